@@ -1,0 +1,37 @@
+# Attribution-guided knowledge distillation (Ballout et al., NLDB 2024) as a Snakemake workflow.
+# The method, the layout and the choices where the paper is silent: README.md.
+
+import sys
+
+from snakemake.utils import min_version, validate
+
+sys.path.insert(0, f"{workflow.basedir}/src")  # the akd package, installed or not
+
+min_version("9.0")
+
+
+# config.yaml is the embedded default; `--configfile X.yaml [Y.yaml ...]` replaces it (files
+# given later update earlier ones), so a paper or test config never inherits the demo's datasets.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config.yaml"
+
+
+import akd.config
+
+akd.config.validate_schema(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/teacher.smk"
+include: "workflow/rules/rationales.smk"
+include: "workflow/rules/student.smk"
+include: "workflow/rules/aggregate.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,92 @@
+"""Semantic checks of the whole config, beyond what the JSON schema can say.
+
+Run by the Snakefile before any job, so mistakes surface before compute is spent.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import yaml
+
+from .models import ModelSpecError, check_spec
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def validate_schema(config: dict, schema_path: str | Path) -> None:
+    """Check ``config`` against the JSON schema; one short message per problem, naming the key."""
+    import jsonschema
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for err in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
+        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        if err.validator == "additionalProperties":
+            known = list(err.schema.get("properties", {}))
+            extra = [k for k in err.instance if k not in known]
+            for k in extra:
+                hint = difflib.get_close_matches(k, known, n=1)
+                key = f"{where}.{k}" if err.absolute_path else k
+                problems.append(f"{key}: unknown key" + (f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {known}"))
+        elif err.validator == "required":
+            problems.append(f"{where}: {err.message}")
+        else:
+            problems.append(f"{where}: {err.message}")
+    if problems:
+        raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def check(config: dict) -> None:
+    models = config["models"]
+    for role in ("teacher", "student"):
+        alias = config[role]["model"]
+        if alias not in models:
+            raise ConfigError(f"{role}.model: {alias!r} is not an alias in `models` ({sorted(models)})")
+    for alias, m in models.items():
+        try:
+            kind = check_spec(m["model"])
+        except ModelSpecError as e:
+            raise ConfigError(f"models.{alias}.model: {e}") from e
+        if kind != "tiny" and m.get("trust_remote_code"):
+            raise ConfigError(f"models.{alias}.trust_remote_code: remote code is not allowed by this workflow")
+    for name, ds in config["datasets"].items():
+        where = f"datasets.{name}"
+        src = ds["source"]
+        if src == "synthetic" and "sizes" not in ds:
+            raise ConfigError(f"{where}: a synthetic dataset needs `sizes: {{train, valid, test}}`")
+        if src == "dss":
+            root = config.get("sources", {}).get("dss", {}).get("root")
+            if not root:
+                raise ConfigError(f"{where}: source dss needs `sources.dss.root`")
+        if src == "hub" and "name" not in ds:
+            raise ConfigError(f"{where}: source hub needs `name` (the datasets name)")
+        if src == "file":
+            if "files" not in ds:
+                raise ConfigError(f"{where}: source file needs `files: {{train, valid, test}}`")
+            for split, f in ds["files"].items():
+                if f and not Path(f).exists():
+                    raise ConfigError(f"{where}.files.{split}: {f} does not exist")
+        if src == "synthetic" and (ds.get("splits") or ds.get("files")):
+            raise ConfigError(f"{where}: synthetic datasets take `sizes`, not `splits`/`files`")
+
+
+def dataset_settings(config: dict, name: str) -> dict:
+    """The config slice the ``prepare`` stage of one dataset needs (plain types only)."""
+    ds = dict(config["datasets"][name])
+    ds.setdefault("name", name)
+    if ds["source"] == "dss":
+        ds["root"] = config["sources"]["dss"]["root"]
+        ds.setdefault("splits", {"train": "train", "valid": "valid", "test": "test"})
+    return ds
+
+
+def has_llm_rationales(ds: dict) -> bool:
+    """Whether a dataset carries LLM rationales (so the ``llm`` variant runs on it)."""
+    if ds["source"] in ("dss", "synthetic"):
+        return True
+    return "rationale" in (ds.get("columns") or {})

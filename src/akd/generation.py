@@ -1,0 +1,46 @@
+"""Batched greedy generation, length-sorted, under ``torch.inference_mode`` with the KV cache."""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Sequence
+
+import torch
+
+from .progress import progress
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Indices grouped into batches of similar length (longest first), so padding stays small."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def generate(
+    model,
+    tokenizer,
+    texts: Sequence[str],
+    batch_size: int = 32,
+    max_new_tokens: int = 64,
+    max_input_tokens: int = 1024,
+    desc: str = "generate",
+    show_progress: bool = True,
+) -> list[str]:
+    """Greedy answers for ``texts``, returned in input order."""
+    model.eval()
+    device = next(model.parameters()).device
+    lengths = [len(t) for t in texts]
+    out: list[str] = [""] * len(texts)
+    bar = progress(len(texts), desc, "ex", disable=not show_progress)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    with torch.inference_mode(), autocast:
+        for idx in length_sorted_batches(lengths, batch_size):
+            enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
+                            max_length=max_input_tokens).to(device)
+            ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, use_cache=True)
+            for i, text in zip(idx, tokenizer.batch_decode(ids, skip_special_tokens=True)):
+                out[i] = text.strip()
+            bar.update(len(idx))
+    bar.close()
+    return out
+

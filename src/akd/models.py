@@ -1,0 +1,112 @@
+"""Model specs, ``tiny:`` presets, loading, and the device choice.
+
+A model spec (config ``models.<alias>.model``) is one of
+- ``tiny:<preset>``: a small T5 built here, with a tokenizer trained on the task's own text
+  (the only kind that works offline with no downloads; used by the default config and tests);
+- a local folder holding a ``save_pretrained`` model;
+- a Hugging Face hub name such as ``google/flan-t5-xl``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterable
+
+import torch
+
+TINY_PRESETS: dict[str, dict] = {
+    # d_model, d_ff, layers (encoder = decoder), heads, d_kv, vocabulary size
+    "t5-nano": dict(d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16, vocab_size=600),
+    "t5-tiny": dict(d_model=64, d_ff=256, num_layers=2, num_heads=4, d_kv=16, vocab_size=1500),
+    "t5-mini": dict(d_model=128, d_ff=512, num_layers=3, num_heads=4, d_kv=32, vocab_size=3000),
+}
+HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class ModelSpecError(ValueError):
+    pass
+
+
+def is_tiny(spec: str) -> bool:
+    return spec.startswith("tiny:")
+
+
+def check_spec(spec: str) -> str:
+    """'tiny', 'folder' or 'hub'; anything else is an error naming the spec."""
+    if is_tiny(spec):
+        if spec[5:] not in TINY_PRESETS:
+            raise ModelSpecError(f"model {spec!r}: unknown tiny preset; presets are {sorted(TINY_PRESETS)}")
+        return "tiny"
+    if Path(spec).is_dir():
+        return "folder"
+    if HUB_NAME.match(spec) or re.match(r"^[\w.-]+$", spec):
+        return "hub"
+    raise ModelSpecError(
+        f"model {spec!r} is neither a tiny: preset ({sorted(TINY_PRESETS)}), an existing folder, nor a hub name"
+    )
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def set_threads(threads: int | None) -> None:
+    if threads:
+        torch.set_num_threads(int(threads))
+
+
+def build_tiny(preset: str, texts: Iterable[str], out_dir: str | Path, seed: int = 0) -> None:
+    """Train a tokenizer on ``texts`` and save a randomly initialised small T5 beside it."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+
+    dims = dict(TINY_PRESETS[preset])
+    vocab_size = dims.pop("vocab_size")
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Metaspace(), pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.Punctuation()]
+    )
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], show_progress=False)
+    tok.train_from_iterator(list(texts), trainer=trainer)
+    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    torch.manual_seed(seed)
+    config = T5Config(
+        vocab_size=fast.vocab_size if hasattr(fast, "vocab_size") else len(fast),
+        feed_forward_proj="gated-gelu",
+        tie_word_embeddings=False,
+        decoder_start_token_id=0,
+        pad_token_id=0,
+        eos_token_id=1,
+        dropout_rate=0.0,
+        **dims,
+    )
+    config.vocab_size = len(fast)
+    model = T5ForConditionalGeneration(config)
+    out_dir = Path(out_dir)
+    model.save_pretrained(out_dir)
+    fast.save_pretrained(out_dir)
+
+
+def load_seq2seq(path_or_name: str, device: torch.device | str = "cpu", trust_remote_code: bool = False):
+    """(model, tokenizer) from a folder or hub name; safetensors only, no remote code unless allowed."""
+    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    kwargs = dict(trust_remote_code=trust_remote_code)
+    config = AutoConfig.from_pretrained(path_or_name, **kwargs)
+    if not config.is_encoder_decoder:
+        raise ModelSpecError(f"{path_or_name}: only encoder-decoder models are supported by this stage")
+    tokenizer = AutoTokenizer.from_pretrained(path_or_name, **kwargs)
+    model = AutoModelForSeq2SeqLM.from_pretrained(path_or_name, use_safetensors=True, **kwargs)
+    return model.to(device), tokenizer
+
+
+def offline_env() -> None:
+    """Tiny runs never need the hub; say so to ``transformers`` so nothing tries the network."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -1,0 +1,77 @@
+"""Tables and plots of the results."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def _variant_order(variants) -> list[str]:
+    def key(v: str):
+        if v == "standard":
+            return (0, 0, v)
+        if v == "llm":
+            return (2, 0, v)
+        k = v.rsplit("-k", 1)
+        return (1, int(k[1]) if len(k) == 2 and k[1].isdigit() else 0, v)
+
+    return sorted(set(variants), key=key)
+
+
+def accuracy_table(per_run: pd.DataFrame, teacher: dict[str, float]) -> pd.DataFrame:
+    """Long table: dataset, variant, mean and std of test accuracy (%) over seeds, seeds, teacher."""
+    g = per_run.groupby(["dataset", "variant"])["accuracy"]
+    table = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "seeds": g.count()}).reset_index()
+    table["teacher"] = table["dataset"].map(teacher)
+    order = {v: i for i, v in enumerate(_variant_order(table["variant"]))}
+    table = table.sort_values(["dataset", "variant"], key=lambda s: s.map(order) if s.name == "variant" else s)
+    return table.round(2).reset_index(drop=True)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """Wide markdown: a row per dataset, a column per variant (mean ± std over seeds), the teacher."""
+    variants = _variant_order(table["variant"])
+    head = "| dataset | teacher | " + " | ".join(variants) + " |"
+    sep = "|---" * (len(variants) + 2) + "|"
+    lines = [head, sep]
+    for ds, sub in table.groupby("dataset", sort=True):
+        cells = {r.variant: f"{r.mean:.2f} ± {r.std:.2f}" for r in sub.itertuples()}
+        teacher = sub["teacher"].iloc[0]
+        t = "" if pd.isna(teacher) else f"{teacher:.2f}"
+        lines.append(f"| {ds} | {t} | " + " | ".join(cells.get(v, "") for v in variants) + " |")
+    n = int(table["seeds"].max()) if len(table) else 0
+    lines.append("")
+    lines.append(f"Test accuracy (%), mean ± sample std over up to {n} seeds; teacher: the teacher's own test accuracy.")
+    return "\n".join(lines) + "\n"
+
+
+def bar_chart(per_run: pd.DataFrame, teacher: dict[str, float], path: str) -> None:
+    """Grouped bars, one group per dataset, one bar per variant, error bars = std over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    datasets = sorted(per_run["dataset"].unique())
+    variants = _variant_order(per_run["variant"])
+    g = per_run.groupby(["dataset", "variant"])["accuracy"]
+    mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
+    width = 0.8 / max(1, len(variants))
+    fig, ax = plt.subplots(figsize=(2.0 + len(datasets) * (0.8 + 0.35 * len(variants)), 4))
+    x = np.arange(len(datasets))
+    cmap = plt.get_cmap("viridis", max(2, len(variants)))
+    for j, v in enumerate(variants):
+        ys = [mean.get((d, v), np.nan) for d in datasets]
+        es = [std.get((d, v), 0.0) for d in datasets]
+        ax.bar(x + (j - (len(variants) - 1) / 2) * width, ys, width, yerr=es, label=v, color=cmap(j), capsize=2)
+    for i, d in enumerate(datasets):
+        if d in teacher:
+            ax.hlines(teacher[d], i - 0.42, i + 0.42, colors="black", linestyles="dashed",
+                      label="teacher" if i == 0 else None)
+    ax.set_xticks(x, datasets)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 105)
+    ax.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title("Student test accuracy by variant (mean ± std over seeds)")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)

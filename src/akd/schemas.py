@@ -1,0 +1,63 @@
+"""The Arrow schema of every table the workflow writes, defined once."""
+
+import pyarrow as pa
+
+FIELD = pa.struct([("name", pa.string()), ("text", pa.string())])
+
+#: One row per example, the output of ``prepare`` (every source ends here).
+EXAMPLES = pa.schema(
+    [
+        ("id", pa.string()),
+        ("task", pa.string()),  # nli | mc | math
+        ("fields", pa.list_(FIELD)),  # the example's own text, field by field
+        ("input", pa.string()),  # the student's input, rendered as DSS renders it
+        ("label", pa.string()),  # gold label text
+        ("choices", pa.list_(pa.string())),  # multiple choice only, else empty
+        ("llm_rationale", pa.string()),  # PaLM (DSS) or other LLM rationale; null when absent
+        ("llm_label", pa.string()),  # the LLM's own answer; null when absent or unparseable
+    ]
+)
+
+#: Teacher generation, one row per example.
+PREDICTIONS = pa.schema(
+    [
+        ("id", pa.string()),
+        ("prompt", pa.string()),
+        ("prediction", pa.string()),
+        ("label", pa.string()),
+        ("correct", pa.bool_()),
+    ]
+)
+
+#: Word-level attribution scores, one row per example, words in input order.
+ATTRIBUTIONS = pa.schema(
+    [
+        ("id", pa.string()),
+        ("target", pa.string()),  # the answer whose log-probability was attributed
+        ("words", pa.list_(pa.string())),
+        ("word_field", pa.list_(pa.string())),  # which input field each word comes from
+        ("word_start", pa.list_(pa.int32())),  # character span inside that field's text
+        ("word_end", pa.list_(pa.int32())),
+        ("scores", pa.list_(pa.float64())),
+    ]
+)
+
+#: Top-k rationales, one row per example.
+RATIONALES = pa.schema(
+    [
+        ("id", pa.string()),
+        ("rationale", pa.string()),  # top-k words in input order, joined by spaces
+        ("words", pa.list_(pa.string())),
+        ("positions", pa.list_(pa.int32())),  # index of each chosen word in the attribution row
+    ]
+)
+
+#: A student's (or any model's) predictions on an evaluation split.
+EVAL_PREDICTIONS = pa.schema(
+    [
+        ("id", pa.string()),
+        ("label", pa.string()),
+        ("prediction", pa.string()),
+        ("correct", pa.bool_()),
+    ]
+)

@@ -1,0 +1,149 @@
+"""The Distilling Step-by-Step release layout (``unzip datasets.zip``), read as is.
+
+``{root}/{name}/{name}_{split}.json`` is JSON Lines; ``{root}/{name}/llm/{split}_CoT_{i}.json`` are
+JSON arrays of raw PaLM-540B outputs which, concatenated in numeric order of ``i``, line up with the
+split's rows.  Each output runs on into invented follow-up examples, which are cut off here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from .common import DataError, make_example, mc_fields, nli_label
+
+_MC_ANSWER = re.compile(r"So the answer is\s*(?:\(([a-e])\))?\s*(.*)$", re.S)
+_MATH_ANSWER = re.compile(r"The answer is\s*(.*)$", re.S)
+_NLI_ANSWER = re.compile(r"So the answer is\s*(.*)$", re.S)
+
+
+def dss_files(root: str | Path, name: str, file_split: str) -> list[Path]:
+    """The data file and the LLM output files a split reads (for rule inputs)."""
+    folder = Path(root) / name
+    return [folder / f"{name}_{file_split}.json", *llm_files(folder, file_split)]
+
+
+def llm_files(folder: Path, file_split: str) -> list[Path]:
+    files = list((folder / "llm").glob(f"{file_split}_CoT_*.json"))
+    return sorted(files, key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno})") from e
+            if not isinstance(row, dict):
+                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
+            row["_where"] = f"{path}:{lineno}"
+            rows.append(row)
+    if not rows:
+        raise DataError(f"{path}: the file holds no examples")
+    return rows
+
+
+def read_llm_outputs(folder: Path, file_split: str, n_rows: int) -> list[str] | None:
+    files = llm_files(folder, file_split)
+    if not files:
+        return None
+    outputs: list[str] = []
+    for f in files:
+        arr = json.loads(f.read_text(encoding="utf-8"))
+        if not isinstance(arr, list):
+            raise DataError(f"{f}: expected a JSON array of strings")
+        outputs.extend(arr)
+    if len(outputs) != n_rows:
+        names = ", ".join(p.name for p in files)
+        raise DataError(
+            f"{folder / 'llm'}: {names} hold {len(outputs)} outputs but the split has {n_rows} rows; "
+            "they must line up one to one"
+        )
+    return outputs
+
+
+def _cut(text: str, *markers: str) -> str:
+    cuts = [i for i in (text.find(m) for m in markers) if i >= 0]
+    return text[: min(cuts)] if cuts else text
+
+
+def parse_llm_output(task: str, text: str, choices: list[str] | None = None) -> tuple[str, str | None]:
+    """Split one raw PaLM output into (rationale, label or None when no label can be parsed)."""
+    text = text or ""
+    if task == "mc":
+        text = _cut(text, "\nQ:", "\n\nQ").strip()
+        m = _MC_ANSWER.search(text)
+        if not m:
+            return text, None
+        rationale = text[: m.start()].strip()
+        letter, rest = m.group(1), m.group(2).strip().rstrip(".").strip()
+        if letter and choices and "abcde".index(letter) < len(choices):
+            return rationale, choices["abcde".index(letter)]
+        return rationale, rest or None
+    if task == "math":
+        text = _cut(text, "\nQ:", "\n\nQ").strip()
+        m = _MATH_ANSWER.search(text)
+        if not m:
+            return text, None
+        label = m.group(1).strip().rstrip(".").strip()
+        return text[: m.start()].strip(), label or None
+    if task == "nli":
+        head = _cut(text, "\nPremise:")
+        if "\nAnswer:" in head:  # e-SNLI style: rationale, then "Answer: <label>"
+            rationale, _, rest = head.partition("\nAnswer:")
+            label = rest.strip().split()[0].strip(".").lower() if rest.strip() else ""
+            return rationale.strip(), label if label in ("entailment", "neutral", "contradiction") else None
+        head = head.strip()
+        m = _NLI_ANSWER.search(head)
+        if not m:
+            return head, None
+        label = m.group(1).strip().rstrip(".").strip().lower()
+        label = label.split()[0] if label else ""
+        ok = label in ("entailment", "neutral", "contradiction")
+        return head[: m.start()].strip(), label if ok else None
+    raise ValueError(f"unknown task {task!r}")
+
+
+def load_split(root: str | Path, name: str, task: str, file_split: str) -> list[dict]:
+    folder = Path(root) / name
+    path = folder / f"{name}_{file_split}.json"
+    if not folder.is_dir():
+        raise DataError(f"{folder}: DSS dataset folder not found (sources.dss.root is {root!s})")
+    if not path.exists():
+        raise DataError(
+            f"{path}: split file not found. Map the split to another split's file in the dataset's "
+            f"`splits` (e.g. splits: {{train: valid}}) or set it to null to carve it from train."
+        )
+    rows = read_jsonl(path)
+    llm = read_llm_outputs(folder, file_split, len(rows))
+    out = []
+    for i, row in enumerate(rows):
+        where = row.pop("_where")
+        ex_id = row.get("id") or row.get("uid") or f"{name}-{file_split}-{i}"
+        try:
+            if task == "mc":
+                choices = list(row["choices"])
+                fields, label = mc_fields(row["question"], choices), row["answer"]
+            elif task == "nli":
+                choices = []
+                fields = {"premise": row["premise"], "hypothesis": row["hypothesis"]}
+                label = nli_label(row["label"], where)
+            elif task == "math":
+                choices = []
+                fields, label = {"question": row["input"]}, row["label"]
+            else:
+                raise DataError(f"{where}: unknown task {task!r}")
+        except KeyError as e:
+            raise DataError(f"{where}: missing field {e.args[0]!r} for a {task} example") from e
+        rationale, llm_label = (None, None)
+        if llm is not None:
+            rationale, llm_label = parse_llm_output(task, llm[i], choices)
+        out.append(make_example(ex_id, task, fields, label, choices, rationale, llm_label, where))
+    return out

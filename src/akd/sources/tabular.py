@@ -1,0 +1,99 @@
+"""User data: a Hugging Face ``datasets`` dataset (``hub``) or a JSONL/CSV/Parquet file (``file``).
+
+Both map their columns onto the task family's fields with ``columns`` (our name -> their name):
+``nli``: premise, hypothesis, label; ``mc``: question, choices (a list column), label;
+``math``: question, label.  An optional ``rationale`` column becomes ``llm_rationale``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .common import DataError, make_example, mc_fields, nli_label
+
+REQUIRED = {"nli": ("premise", "hypothesis", "label"), "mc": ("question", "choices", "label"), "math": ("question", "label")}
+
+
+def read_table_file(path: str | Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        rows = []
+        with path.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno})") from e
+                if not isinstance(row, dict):
+                    raise DataError(f"{path}:{lineno}: expected a JSON object")
+                row["_where"] = f"{path}:{lineno}"
+                rows.append(row)
+    elif suffix in (".csv", ".parquet"):
+        df = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        first = 2 if suffix == ".csv" else 1  # csv: line 1 is the header
+        rows = [dict(r, _where=f"{path}:{'line' if suffix == '.csv' else 'row'} {i + first}") for i, r in enumerate(df.to_dict("records"))]
+    else:
+        raise DataError(f"{path}: unsupported file type {suffix!r}; use .jsonl, .csv or .parquet")
+    if not rows:
+        raise DataError(f"{path}: the file holds no examples")
+    return rows
+
+
+def rows_to_examples(rows: list[dict], task: str, columns: dict[str, str] | None, prefix: str) -> list[dict]:
+    columns = dict(columns or {})
+    out = []
+    for i, row in enumerate(rows):
+        where = row.get("_where", f"{prefix} row {i}")
+
+        def get(name: str, optional: bool = False):
+            col = columns.get(name, name)
+            if col not in row:
+                if optional:
+                    return None
+                raise DataError(f"{where}: column {col!r} (for {name!r}) is missing; columns are {sorted(k for k in row if k != '_where')}")
+            return row[col]
+
+        if task == "nli":
+            fields = {"premise": get("premise"), "hypothesis": get("hypothesis")}
+            label, choices = nli_label(get("label"), where), []
+        elif task == "mc":
+            choices = get("choices")
+            if isinstance(choices, str):
+                choices = json.loads(choices)
+            choices = [str(c) for c in choices]
+            fields, label = mc_fields(get("question"), choices), get("label")
+            if isinstance(label, int) and not isinstance(label, bool):
+                label = choices[label]
+        elif task == "math":
+            fields, label, choices = {"question": get("question")}, str(get("label")), []
+        else:
+            raise DataError(f"unknown task {task!r}")
+        ex_id = get("id", optional=True)
+        rationale = get("rationale", optional=True)
+        out.append(
+            make_example(ex_id if ex_id is not None else f"{prefix}-{i}", task, fields, label, choices,
+                         rationale if isinstance(rationale, str) else None, None, where)
+        )
+    return out
+
+
+def load_hub(name: str, subset: str | None, split: str, task: str, columns: dict | None) -> list[dict]:
+    import datasets  # imported here: only this source needs it
+
+    ds = datasets.load_dataset(name, subset, split=split)
+    rows = [dict(r, _where=f"{name}[{split}] row {i}") for i, r in enumerate(ds)]
+    if not rows:
+        raise DataError(f"{name}[{split}]: the split holds no examples")
+    return rows_to_examples(rows, task, columns, f"{name}-{split}")
+
+
+def load_file(path: str, task: str, columns: dict | None) -> list[dict]:
+    return rows_to_examples(read_table_file(path), task, columns, Path(path).stem)

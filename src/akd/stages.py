@@ -1,0 +1,245 @@
+"""Every workflow stage as one function of (input paths, output paths, plain settings).
+
+The Snakemake scripts call these and nothing else; ``python -m akd <stage>`` calls them too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import io, schemas
+from .prepare import prepare as _prepare
+from .prepare import read_examples
+from .tasks import fields_dict, is_correct, render
+
+log = logging.getLogger("akd")
+
+
+def _quiet_transformers() -> None:
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+def _load(model: str, device: str = "auto", trust_remote_code: bool = False):
+    from .models import load_seq2seq, resolve_device
+
+    _quiet_transformers()
+    return load_seq2seq(model, resolve_device(device), trust_remote_code)
+
+
+# ----------------------------------------------------------------------------------- prepare
+
+def prepare(dataset: dict, outputs: dict[str, str]) -> dict[str, int]:
+    counts = _prepare(dataset, outputs)
+    log.info("prepared %s", counts)
+    return counts
+
+
+# ------------------------------------------------------------------------------ tiny models
+
+def build_model(preset: str, train_examples: str, out_dir: str, seed: int = 0) -> None:
+    """A ``tiny:`` preset: tokenizer trained on the train split's text, random small T5."""
+    from .models import build_tiny
+
+    _quiet_transformers()
+    df = read_examples(train_examples)
+    texts: list[str] = []
+    for row in df.itertuples():
+        fields = fields_dict(row.fields)
+        texts += [row.input, render(row.task, fields, "prompt").text, row.label]
+        if isinstance(row.llm_rationale, str):
+            texts.append(row.llm_rationale)
+    texts.append("predict: explain: entailment neutral contradiction")
+    with io.atomic_dir(out_dir) as tmp:
+        build_tiny(preset.removeprefix("tiny:"), texts, tmp, seed)
+
+
+# ---------------------------------------------------------------------------------- teacher
+
+def teacher_prompts(df: pd.DataFrame, template: str) -> list[str]:
+    return [render(r.task, fields_dict(r.fields), template).text for r in df.itertuples()]
+
+
+def finetune_teacher(model: str, train_examples: str, valid_examples: str, out_dir: str, settings: dict) -> dict:
+    """Fine-tune the teacher on its own prompt template (labels only) before it teaches."""
+    from .models import set_threads
+    from .training import Example, TrainConfig, train
+
+    set_threads(settings.get("threads"))
+    m, tok = _load(model, settings.get("device", "auto"))
+    template = settings.get("template", "prompt")
+    tr, va = read_examples(train_examples), read_examples(valid_examples)
+    task = tr["task"].iloc[0]
+    rows = [Example(p, l) for p, l in zip(teacher_prompts(tr, template), tr["label"])]
+    vrows = [Example(p, l) for p, l in zip(teacher_prompts(va, template), va["label"])]
+    result = train(m, tok, rows, vrows, task, TrainConfig.from_dict(settings["train"]), multitask=False,
+                   log=log.info)
+    with io.atomic_dir(out_dir) as tmp:
+        m.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        io.write_json({"history": result.history, "best_step": result.best_step,
+                       "best_valid_accuracy": result.best_accuracy, "seconds": result.seconds}, Path(tmp) / "train.json")
+    return {"best_valid_accuracy": result.best_accuracy}
+
+
+def teacher_predict(model: str, examples: str, out: str, metrics_out: str, settings: dict) -> dict:
+    from .generation import generate
+    from .models import set_threads
+
+    set_threads(settings.get("threads"))
+    m, tok = _load(model, settings.get("device", "auto"))
+    df = read_examples(examples)
+    prompts = teacher_prompts(df, settings.get("template", "prompt"))
+    t0 = time.time()
+    preds = generate(m, tok, prompts, int(settings.get("batch_size", 32)), int(settings.get("max_new_tokens", 64)),
+                     int(settings.get("max_input_tokens", 1024)), desc="teacher")
+    seconds = time.time() - t0
+    correct = [is_correct(t, p, l) for t, p, l in zip(df["task"], preds, df["label"])]
+    out_df = pd.DataFrame({"id": df["id"], "prompt": prompts, "prediction": preds, "label": df["label"], "correct": correct})
+    io.write_parquet(out_df, out, schemas.PREDICTIONS, {"model": model, "settings": settings})
+    metrics = {"accuracy": float(np.mean(correct)) if correct else 0.0, "n": len(df), "seconds": round(seconds, 2),
+               "examples_per_second": round(len(df) / max(seconds, 1e-9), 2)}
+    io.write_json(metrics, metrics_out)
+    log.info("teacher accuracy %.4f on %d examples", metrics["accuracy"], len(df))
+    return metrics
+
+
+def attribute(model: str, examples: str, predictions: str, out: str, settings: dict) -> None:
+    from .attribution import attribute as run_attribution
+    from .models import set_threads
+
+    set_threads(settings.get("threads"))
+    m, tok = _load(model, settings.get("device", "auto"))
+    df = read_examples(examples)
+    preds = io.read_parquet(predictions, schemas.PREDICTIONS)
+    if list(preds["id"]) != list(df["id"]):
+        raise ValueError(f"{predictions} does not line up with {examples} (ids differ)")
+    target = settings.get("target", "prediction")
+    if target not in ("prediction", "label"):
+        raise ValueError(f"attribution.target must be 'prediction' or 'label', got {target!r}")
+    targets = list(preds["prediction"] if target == "prediction" else df["label"])
+    t0 = time.time()
+    rows = run_attribution(m, tok, df.to_dict("records"), targets, style=settings.get("template", "prompt"),
+                           reduce=settings.get("reduce", "l2"), aggregate=settings.get("aggregate", "sum"),
+                           batch_size=int(settings.get("batch_size", 16)),
+                           max_input_tokens=int(settings.get("max_input_tokens", 1024)))
+    meta = {"model": model, "settings": settings, "seconds": round(time.time() - t0, 2)}
+    io.write_parquet(pd.DataFrame(rows), out, schemas.ATTRIBUTIONS, meta)
+
+
+# ------------------------------------------------------------------------------- rationales
+
+def rationales(attributions: str, out: str, k: int, exclude_punctuation: bool = True) -> None:
+    from .rationales import rationale_rows
+
+    df = io.read_parquet(attributions, schemas.ATTRIBUTIONS)
+    rows = df.to_dict("records")
+    if exclude_punctuation:
+        for r in rows:
+            keep = [j for j, w in enumerate(r["words"]) if any(c.isalnum() for c in w)]
+            r["words"] = [r["words"][j] for j in keep]
+            r["scores"] = [r["scores"][j] for j in keep]
+            r["_keep"] = keep
+    out_rows = rationale_rows(rows, int(k))
+    if exclude_punctuation:  # positions refer to the attribution row, punctuation included
+        for o, r in zip(out_rows, rows):
+            o["positions"] = [r["_keep"][j] for j in o["positions"]]
+    io.write_parquet(pd.DataFrame(out_rows), out, schemas.RATIONALES, {"k": int(k), "exclude_punctuation": exclude_punctuation})
+
+
+# ---------------------------------------------------------------------------------- student
+
+def student_examples(train_examples: str, variant: str, rationale_file: str | None):
+    from .training import Example
+
+    df = read_examples(train_examples)
+    if variant == "standard":
+        return df, [Example(i, l) for i, l in zip(df["input"], df["label"])], False
+    if variant == "llm":
+        r = df["llm_rationale"]
+        if r.isna().all():
+            raise ValueError(f"{train_examples}: variant 'llm' needs LLM rationales, and this dataset has none")
+        return df, [Example(i, l, x if isinstance(x, str) else "") for i, l, x in zip(df["input"], df["label"], r)], True
+    if rationale_file is None:
+        raise ValueError(f"variant {variant!r} needs a rationale file")
+    rat = io.read_parquet(rationale_file, schemas.RATIONALES).set_index("id")
+    missing = set(df["id"]) - set(rat.index)
+    if missing:
+        raise ValueError(f"{rationale_file}: no rationale for {len(missing)} training examples, e.g. {sorted(missing)[0]!r}")
+    return df, [Example(i, l, rat.at[x, "rationale"]) for i, l, x in zip(df["input"], df["label"], df["id"])], True
+
+
+def train_student(model: str, train_examples: str, valid_examples: str, rationale_file: str | None, out_dir: str,
+                  variant: str, settings: dict) -> dict:
+    from .models import set_threads
+    from .training import Example, TrainConfig, seed_everything, train
+
+    set_threads(settings.get("threads"))
+    cfg = TrainConfig.from_dict({**settings["train"], "seed": int(settings["seed"])})
+    df, rows, multitask = student_examples(train_examples, variant, rationale_file)
+    va = read_examples(valid_examples)
+    vrows = [Example(i, l) for i, l in zip(va["input"], va["label"])]
+    seed_everything(cfg.seed)
+    m, tok = _load(model, settings.get("device", "auto"))
+    result = train(m, tok, rows, vrows, df["task"].iloc[0], cfg, multitask=multitask, log=log.info)
+    with io.atomic_dir(out_dir) as tmp:
+        m.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        io.write_json({"variant": variant, "multitask": multitask, "history": result.history,
+                       "best_step": result.best_step, "best_valid_accuracy": result.best_accuracy,
+                       "seconds": round(result.seconds, 2), "settings": settings}, Path(tmp) / "train.json")
+    return {"best_valid_accuracy": result.best_accuracy}
+
+
+def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings: dict) -> dict:
+    from .generation import generate
+    from .models import set_threads
+    from .tasks import PREFIX_LABEL
+
+    set_threads(settings.get("threads"))
+    m, tok = _load(model_dir, settings.get("device", "auto"))
+    info = json.loads((Path(model_dir) / "train.json").read_text())
+    prefix = PREFIX_LABEL if info.get("multitask") else ""
+    df = read_examples(examples)
+    preds = generate(m, tok, [prefix + x for x in df["input"]], int(settings.get("batch_size", 64)),
+                     int(settings.get("max_new_tokens", 64)), int(settings.get("max_input_tokens", 1024)), desc="evaluate")
+    correct = [is_correct(t, p, l) for t, p, l in zip(df["task"], preds, df["label"])]
+    io.write_parquet(pd.DataFrame({"id": df["id"], "label": df["label"], "prediction": preds, "correct": correct}),
+                     out, schemas.EVAL_PREDICTIONS, {"model": model_dir})
+    metrics = {"accuracy": float(np.mean(correct)), "n": len(df), "best_step": info["best_step"],
+               "best_valid_accuracy": info["best_valid_accuracy"]}
+    io.write_json(metrics, metrics_out)
+    return metrics
+
+
+# -------------------------------------------------------------------------------- aggregate
+
+def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_out: str, plot_out: str) -> pd.DataFrame:
+    """``runs``: dicts with dataset, variant, seed, predictions (path); ``teacher``: dataset, metrics (path).
+
+    Accuracy is recomputed from each run's saved predictions, not copied from its metrics file.
+    """
+    from .report import accuracy_table, bar_chart, to_markdown
+
+    rows = []
+    for r in runs:
+        p = io.read_parquet(r["predictions"], schemas.EVAL_PREDICTIONS)
+        rows.append({"dataset": r["dataset"], "variant": r["variant"], "seed": int(r["seed"]),
+                     "accuracy": 100.0 * float(p["correct"].mean())})
+    per_run = pd.DataFrame(rows)
+    teach = {t["dataset"]: 100.0 * json.loads(Path(t["metrics"]).read_text())["accuracy"] for t in teacher}
+    table = accuracy_table(per_run, teach)
+    Path(csv_out).parent.mkdir(parents=True, exist_ok=True)
+    io.write_text(table.to_csv(index=False), csv_out)
+    io.write_text(to_markdown(table), md_out)
+    bar_chart(per_run, teach, plot_out)
+    return table

@@ -1,0 +1,22 @@
+localrules:
+    aggregate,
+
+
+rule aggregate:
+    """Accuracy table (dataset x variant, mean ± std over seeds) and the bar chart."""
+    input:
+        predictions=[r["predictions"] for r in aggregate_runs()],
+        teacher=[t["metrics"] for t in teacher_metrics()],
+    output:
+        csv=report(f"{R}/tables/accuracy.csv", caption="../report/accuracy.rst", category="Results"),
+        md=f"{R}/tables/accuracy.md",
+        plot=report(f"{R}/plots/accuracy.png", caption="../report/accuracy_plot.rst", category="Results"),
+    params:
+        runs=aggregate_runs(),
+        teacher=teacher_metrics(),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{R}/logs/aggregate.log",
+    script:
+        "../scripts/aggregate.py"

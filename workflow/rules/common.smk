@@ -1,0 +1,142 @@
+# Helpers: config slices for params, model paths, target lists. No rules here.
+
+import akd.config
+from akd.models import is_tiny
+from akd.prepare import source_files
+
+akd.config.check(config)
+
+R = config.get("results", "results")
+DATASETS = list(config["datasets"])
+SPLITS = ["train", "valid", "test"]
+TEACHER = config["teacher"]["model"]
+STUDENT = config["student"]["model"]
+METHODS = list(config["attribution"]["methods"])
+KS = [int(k) for k in config["rationales"]["k"]]
+SEEDS = [int(s) for s in config["student"]["seeds"]]
+DEVICE = config.get("device", "auto")
+THREADS = int(config.get("threads", 1))
+GPU_MEM = int(config.get("resources", {}).get("gpu_mem_mb", 16000))
+GPU_MIN = int(config.get("resources", {}).get("gpu_runtime_min", 120))
+
+
+wildcard_constraints:
+    dataset="|".join(DATASETS),
+    split="train|valid|test",
+    seed=r"\d+",
+    k=r"\d+",
+    method="|".join(METHODS),
+    variant=r"standard|llm|[a-z]+-k\d+",
+    alias=r"[^/]+",
+
+
+def dataset_settings(dataset):
+    return akd.config.dataset_settings(config, dataset)
+
+
+def prepare_inputs(wildcards):
+    return source_files(dataset_settings(wildcards.dataset))
+
+
+def model_spec(alias):
+    return config["models"][alias]["model"]
+
+
+def model_dir(dataset, alias):
+    """Where a model's weights come from: a built tiny folder, else the spec (folder or hub name)."""
+    spec = model_spec(alias)
+    return f"{R}/{dataset}/models/{alias}" if is_tiny(spec) else spec
+
+
+def model_input(dataset, alias):
+    """Rule input for a model: the tiny folder when it is built here, else nothing."""
+    return [model_dir(dataset, alias)] if is_tiny(model_spec(alias)) else []
+
+
+def teacher_dir(dataset):
+    if config["teacher"].get("finetune"):
+        return f"{R}/{dataset}/teacher/{TEACHER}/model"
+    return model_dir(dataset, TEACHER)
+
+
+def teacher_input(wildcards):
+    if config["teacher"].get("finetune"):
+        return [teacher_dir(wildcards.dataset)]
+    return model_input(wildcards.dataset, TEACHER)
+
+
+def teacher_settings(extra=None):
+    t = config["teacher"]
+    s = {
+        "model": model_spec(TEACHER),
+        "template": t.get("template", "prompt"),
+        "batch_size": int(t.get("batch_size", 32)),
+        "max_new_tokens": int(t.get("max_new_tokens", 64)),
+        "max_input_tokens": int(t.get("max_input_tokens", 1024)),
+        "device": DEVICE,
+    }
+    return {**s, **(extra or {})}
+
+
+def has_llm(dataset):
+    return akd.config.has_llm_rationales(config["datasets"][dataset])
+
+
+def variants(dataset):
+    out = []
+    for v in config["student"]["variants"]:
+        if v == "saliency":
+            out += [f"{m}-k{k}" for m in METHODS for k in KS]
+        elif v == "llm":
+            if has_llm(dataset):
+                out.append("llm")
+        else:
+            out.append(v)
+    return out
+
+
+def rationale_input(wildcards):
+    v = wildcards.variant
+    if v in ("standard", "llm"):
+        return []
+    method, k = v.rsplit("-k", 1)
+    return [f"{R}/{wildcards.dataset}/rationales/{TEACHER}/{method}/k{k}/train.parquet"]
+
+
+def student_settings(wildcards):
+    s = config["student"]
+    return {
+        "model": model_spec(STUDENT),
+        "seed": int(wildcards.seed),
+        "train": dict(s["train"]),
+        "device": DEVICE,
+    }
+
+
+def runs():
+    return [
+        dict(dataset=d, variant=v, seed=s)
+        for d in DATASETS
+        for v in variants(d)
+        for s in SEEDS
+    ]
+
+
+def run_dir(r):
+    return f"{R}/{r['dataset']}/students/{STUDENT}/{r['variant']}/seed{r['seed']}"
+
+
+def aggregate_runs():
+    return [dict(r, predictions=f"{run_dir(r)}/test_predictions.parquet") for r in runs()]
+
+
+def teacher_metrics():
+    return [dict(dataset=d, metrics=f"{R}/{d}/teacher/{TEACHER}/predictions/test.json") for d in DATASETS]
+
+
+def all_targets():
+    return [
+        f"{R}/tables/accuracy.csv",
+        f"{R}/tables/accuracy.md",
+        f"{R}/plots/accuracy.png",
+    ]

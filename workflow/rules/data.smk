@@ -1,0 +1,37 @@
+localrules:
+    prepare,
+    build_model,
+
+
+rule prepare:
+    """A dataset source -> one example table per split."""
+    input:
+        prepare_inputs,
+    output:
+        train=f"{R}/{{dataset}}/data/train.parquet",
+        valid=f"{R}/{{dataset}}/data/valid.parquet",
+        test=f"{R}/{{dataset}}/data/test.parquet",
+    params:
+        dataset=lambda w: dataset_settings(w.dataset),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{R}/logs/{{dataset}}/prepare.log",
+    script:
+        "../scripts/prepare.py"
+
+
+rule build_model:
+    """A tiny: preset -> tokenizer trained on the dataset's training text + random small T5."""
+    input:
+        train=f"{R}/{{dataset}}/data/train.parquet",
+    output:
+        directory(f"{R}/{{dataset}}/models/{{alias}}"),
+    params:
+        spec=lambda w: model_spec(w.alias),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{R}/logs/{{dataset}}/models/{{alias}}.log",
+    script:
+        "../scripts/build_model.py"

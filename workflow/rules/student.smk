@@ -1,0 +1,46 @@
+rule train_student:
+    """The two-task student (predict:/explain:), or labels only for `standard`."""
+    input:
+        model=lambda w: model_input(w.dataset, STUDENT),
+        train=f"{R}/{{dataset}}/data/train.parquet",
+        valid=f"{R}/{{dataset}}/data/valid.parquet",
+        rationales=rationale_input,
+    output:
+        directory(f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/model"),
+    params:
+        model=lambda w: model_dir(w.dataset, STUDENT),
+        settings=student_settings,
+    threads: THREADS
+    resources:
+        gpu=1,
+        mem_mb=GPU_MEM,
+        runtime=GPU_MIN,
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{R}/logs/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/train.log",
+    script:
+        "../scripts/train_student.py"
+
+
+rule evaluate:
+    """Test accuracy of the best-on-validation checkpoint; predictions saved."""
+    input:
+        model=f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/model",
+        examples=f"{R}/{{dataset}}/data/test.parquet",
+    output:
+        predictions=f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/test_predictions.parquet",
+        metrics=f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/metrics.json",
+    params:
+        settings=dict(config["student"].get("eval", {})) | {"device": DEVICE},
+    threads: THREADS
+    resources:
+        gpu=1,
+        mem_mb=GPU_MEM,
+        runtime=GPU_MIN,
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{R}/logs/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/evaluate.log",
+    script:
+        "../scripts/evaluate.py"

@@ -1,0 +1,11 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
+from akd import stages
+from akd.smk import job, settings
+
+with job(snakemake):
+    stages.attribute(snakemake.params.model, snakemake.input.examples, snakemake.input.predictions,
+                     snakemake.output[0], settings(snakemake))
