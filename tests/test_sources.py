@@ -100,3 +100,25 @@ def test_file_source(tmp_path):
     assert ex[0]["label"] == "( 1.0 + 2.0 )" and ex[0]["llm_rationale"] == "add"
     with pytest.raises(DataError, match="column 'premise'"):
         load_file(str(p), "nli", None)
+
+
+def test_hub_source_maps_columns(monkeypatch):
+    import datasets
+
+    rows = [{"sentence1": "A dog runs.", "sentence2": "An animal moves.", "gold": 0},
+            {"sentence1": "A cat sleeps.", "sentence2": "The cat dances.", "gold": 2}]
+    calls = []
+
+    def fake_load(name, subset=None, split=None):
+        calls.append((name, subset, split))
+        return datasets.Dataset.from_list(rows)
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    ds = {"source": "hub", "task": "nli", "name": "someone/snli-like", "subset": None, "valid_size": 1,
+          "splits": {"train": "train", "valid": None, "test": "test"},
+          "columns": {"premise": "sentence1", "hypothesis": "sentence2", "label": "gold"}}
+    out = load_splits(ds)
+    assert calls == [("someone/snli-like", None, "train"), ("someone/snli-like", None, "test")]
+    assert len(out["train"]) == 1 and len(out["valid"]) == 1
+    assert [e["label"] for e in out["test"]] == ["entailment", "contradiction"]
+    assert out["test"][0]["input"] == "A dog runs. </s> An animal moves."

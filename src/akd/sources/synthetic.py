@@ -22,9 +22,9 @@ ADJS = "red old tall small quiet happy green bright lazy young brave".split()
 VERBS = "sleeps walks sings waits reads runs sits plays cooks paints".split()
 PLACES = "barn park river garden kitchen school market bridge forest station".split()
 CUES = {
-    "entailment": "surely indeed certainly clearly".split(),
-    "neutral": "maybe perhaps possibly probably".split(),
-    "contradiction": "never hardly nobody nothing".split(),
+    "entailment": "surely indeed certainly clearly truly definitely obviously undoubtedly".split(),
+    "neutral": "maybe perhaps possibly probably likely presumably seemingly reportedly".split(),
+    "contradiction": "never hardly nobody nothing nowhere neither barely scarcely".split(),
 }
 CATEGORIES = {
     "fruit": "apple banana cherry grape lemon mango peach plum".split(),
