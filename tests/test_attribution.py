@@ -51,7 +51,7 @@ def test_saliency_equals_independent_autograd(model64):
     model, tok = model64
     ex = _examples()
     targets = [e["label"] for e in ex]
-    rows = attribute(model, tok, ex, targets, style="prompt", batch_size=4, show_progress=False)
+    rows = attribute(model, tok, ex, targets, batch_size=4, show_progress=False)
     for e, row, t in zip(ex, rows, targets):
         expected = _independent_word_scores(model, tok, e, t)
         np.testing.assert_allclose(np.array(row["scores"]), expected, rtol=1e-8, atol=1e-12)
@@ -107,3 +107,11 @@ def test_top_k_distinct_words_in_input_order():
     scores = [5.0, 1.0, 4.0, 3.0, 0.5]
     assert top_k(words, scores, 2) == [0, 3]  # "the" once, then "barks"; input order
     assert top_k(words, scores, 10) == [0, 1, 3, 4]
+
+
+def test_punctuation_and_stopword_options():
+    words = ["the", ".", "dog", "never", "barks", "of"]
+    scores = [9.0, 8.0, 1.0, 7.0, 2.0, 6.0]
+    assert top_k(words, scores, 2) == [0, 1]
+    assert top_k(words, scores, 2, exclude_punctuation=True) == [0, 3]
+    assert top_k(words, scores, 2, exclude_punctuation=True, exclude_stopwords=True) == [3, 4]

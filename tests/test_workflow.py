@@ -1,5 +1,6 @@
 """The workflow itself: one real run of the tiny config end to end, and dry runs of the paper grid."""
 
+import re
 import subprocess
 import sys
 import time
@@ -20,6 +21,11 @@ def snakemake(*args, cwd):
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
 
 
+def job_counts(output: str) -> dict[str, int]:
+    """The 'job  count' table of a dry run."""
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", output, re.M)}
+
+
 def test_tiny_config_end_to_end(tmp_path):
     t0 = time.time()
     run = snakemake("--cores", "2", "--configfile", str(ROOT / "tests/configs/tiny.yaml"), cwd=tmp_path)
@@ -32,10 +38,11 @@ def test_tiny_config_end_to_end(tmp_path):
         "teacher/teacher-nano/predictions/train.parquet": schemas.PREDICTIONS,
         "teacher/teacher-nano/predictions/test.parquet": schemas.PREDICTIONS,
         "teacher/teacher-nano/attributions/saliency/train.parquet": schemas.ATTRIBUTIONS,
-        "rationales/teacher-nano/saliency/k1/train.parquet": schemas.RATIONALES,
+        "teacher/teacher-nano/attributions/integrated_gradients/train.parquet": schemas.ATTRIBUTIONS,
         "rationales/teacher-nano/saliency/k2/train.parquet": schemas.RATIONALES,
+        "rationales/teacher-nano/integrated_gradients/k2/train.parquet": schemas.RATIONALES,
     }
-    variants = ["standard", "saliency-k1", "saliency-k2", "llm"]
+    variants = ["standard", "saliency-k2", "integrated_gradients-k2", "llm"]
     for ds in ("syn-nli", "syn-math"):
         for pattern, schema in expected.items():
             for s in ("train", "valid", "test"):
@@ -54,7 +61,7 @@ def test_tiny_config_end_to_end(tmp_path):
     assert table["mean"].between(0, 100).all() and table["teacher"].notna().all()
     assert (res / "plots/accuracy.png").stat().st_size > 1000
     md = (res / "tables/accuracy.md").read_text()
-    assert md.startswith("| dataset | teacher | standard | saliency-k1 | saliency-k2 | llm |")
+    assert md.startswith("| dataset | teacher | standard | integrated_gradients-k2 | saliency-k2 | llm |")
     # nothing is left to do after a complete run
     again = snakemake("-n", "--configfile", str(ROOT / "tests/configs/tiny.yaml"), cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -74,10 +81,11 @@ def paper_offline(tmp_path):
 def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
     run = snakemake("-n", "--configfile", str(ROOT / "configs/paper.yaml"), str(paper_offline), cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
-    out = run.stdout
+    counts = job_counts(run.stdout)
     # 4 datasets x (standard + 5 k + llm) x 3 seeds
-    assert "train_student         84" in out and "evaluate              84" in out
-    assert "rationales            20" in out and "prepare                4" in out
+    assert counts["train_student"] == 84 and counts["evaluate"] == 84
+    assert counts["rationales"] == 20 and counts["prepare"] == 4 and counts["attribute"] == 4
+    assert counts["teacher_predict"] == 8 and "teacher_finetune" not in counts
 
 
 def test_paper_grid_without_offline_mapping_names_the_missing_file(tmp_path):

@@ -1,47 +1,75 @@
 """Stage ``attribute``: which input words drive the teacher's answer.
 
-For every example, captum's ``Saliency`` gives the gradient of the answer's log-probability
-(sum over its tokens, teacher-forced) with respect to the encoder's input embeddings, for a whole
-batch at once: the forward function returns one score per example and the weights are frozen, so
-the backward computes input gradients only.  Each token's score is the L2 (or L1) norm of its
-gradient over the hidden size.  Only tokens of the example's own text compete: a token counts
-when its characters fall inside a field's span of the rendered prompt, so template text, task
-prefixes, special and padding tokens never get a score.  Sub-word pieces are merged into words
-(sum of piece scores by default).
+The score being explained is the sum of the answer tokens' log-probabilities, teacher-forced
+(the teacher's own prediction by default, or the gold label).  captum's core attribution classes
+(``Saliency``, ``InputXGradient``, ``IntegratedGradients``) run on the input embeddings of a whole
+batch at once: the forward function returns one score per example, and the weights are frozen, so
+the backward computes input gradients only.  Encoder-decoder models (T5, BART) attribute the
+encoder input; decoder-only models (Llama family, GPT-2) attribute the prompt tokens for the answer
+continuation.
+
+Per token, saliency reduces the gradient to its L2 (or L1) norm over the hidden size; input x
+gradient and integrated gradients sum over the hidden size (signed, so that integrated gradients
+keeps completeness).  Only tokens of the example's own text compete: a token counts when its
+characters fall inside a field's span of the rendered prompt, so template text, task prefixes,
+special and padding tokens never get a score.  Sub-word pieces are merged into words (sum of piece
+scores by default).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import Sequence
 
 import numpy as np
 import torch
-from captum.attr import Saliency
+from captum.attr import InputXGradient, IntegratedGradients, Saliency
 
-from .progress import progress
 from .generation import length_sorted_batches
+from .progress import progress
 from .tasks import Rendered, fields_dict, render
 
 WORD = re.compile(r"\d+(?:[.,]\d+)*|\w+(?:['’]\w+)*|[^\w\s]")
+METHODS = ("saliency", "input_x_gradient", "integrated_gradients")
+
+
+@dataclass
+class Settings:
+    method: str = "saliency"
+    reduce: str = "l2"  # saliency only: l2 | l1
+    aggregate: str = "sum"  # pieces -> word: sum | max | mean
+    n_steps: int = 32  # integrated gradients
+    batch_size: int = 16
+    max_input_tokens: int = 1024
+    template: str = "prompt"
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"attribution method {self.method!r} unknown; expected one of {METHODS}")
+        if self.reduce not in ("l2", "l1"):
+            raise ValueError(f"attribution.reduce must be l2 or l1, got {self.reduce!r}")
+        if self.aggregate not in ("sum", "max", "mean"):
+            raise ValueError(f"attribution.aggregate must be sum, max or mean, got {self.aggregate!r}")
 
 
 @dataclass
 class Words:
     """The words of one example's own text, with their field and character span in that field."""
 
-    text: list[str]
-    field: list[str]
-    start: list[int]
-    end: list[int]
-    abs_start: list[int]  # span inside the rendered prompt
-    abs_end: list[int]
+    text: list[str] = _field(default_factory=list)
+    field: list[str] = _field(default_factory=list)
+    start: list[int] = _field(default_factory=list)
+    end: list[int] = _field(default_factory=list)
+    abs_start: list[int] = _field(default_factory=list)  # span inside the rendered prompt
+    abs_end: list[int] = _field(default_factory=list)
 
 
 def split_words(rendered: Rendered, fields: dict[str, str]) -> Words:
-    w = Words([], [], [], [], [], [])
-    for name, a, b in rendered.spans:
+    w = Words()
+    for name, a, _ in rendered.spans:
         for m in WORD.finditer(fields[name]):
             w.text.append(m.group())
             w.field.append(name)
@@ -59,10 +87,9 @@ def token_to_word(offsets: Sequence[tuple[int, int]], words: Words, special: Seq
     right before a word (SentencePiece's lone "▁") joins that word.
     """
     out = np.full(len(offsets), -1, dtype=np.int64)
-    starts = np.asarray(words.abs_start)
-    ends = np.asarray(words.abs_end)
-    if len(starts) == 0:
+    if not words.text:
         return out
+    starts, ends = np.asarray(words.abs_start), np.asarray(words.abs_end)
     for t, ((a, b), sp) in enumerate(zip(offsets, special)):
         if sp or b <= a:
             continue
@@ -79,8 +106,9 @@ def token_to_word(offsets: Sequence[tuple[int, int]], words: Words, special: Seq
 
 def merge_scores(token_scores: np.ndarray, tok2word: np.ndarray, n_words: int, how: str = "sum") -> np.ndarray:
     scores = np.zeros(n_words, dtype=np.float64)
+    keep = tok2word >= 0
     if how == "sum":
-        np.add.at(scores, tok2word[tok2word >= 0], token_scores[tok2word >= 0])
+        np.add.at(scores, tok2word[keep], token_scores[keep])
         return scores
     for j in range(n_words):
         s = token_scores[tok2word == j]
@@ -88,14 +116,118 @@ def merge_scores(token_scores: np.ndarray, tok2word: np.ndarray, n_words: int, h
     return scores
 
 
-def answer_logprob(model, inputs_embeds, attention_mask, labels) -> torch.Tensor:
-    """Sum of the answer tokens' log-probabilities per example (labels padded with -100)."""
-    dec_in = model._shift_right(labels.clamp(min=0).masked_fill(labels < 0, model.config.pad_token_id))
-    logits = model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, decoder_input_ids=dec_in).logits
+# ------------------------------------------------------------------------------- the score
+
+def _logprob_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     logp = torch.log_softmax(logits if logits.dtype == torch.float64 else logits.float(), dim=-1)
     mask = labels >= 0
     picked = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return (picked * mask).sum(-1)
+
+
+def answer_logprob(model, inputs_embeds, attention_mask, labels) -> torch.Tensor:
+    """Sum of the answer tokens' log-probabilities, one per example (labels padded with -100).
+
+    Encoder-decoder: ``labels`` are the decoder targets.  Decoder-only: ``labels`` run along the
+    prompt+answer sequence and are -100 outside the answer; position t predicts token t + 1.
+    """
+    if model.config.is_encoder_decoder:
+        pad = model.config.pad_token_id
+        dec_in = model._shift_right(labels.masked_fill(labels < 0, pad))
+        logits = model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, decoder_input_ids=dec_in).logits
+        return _logprob_sum(logits, labels)
+    logits = model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).logits
+    return _logprob_sum(logits[:, :-1], labels[:, 1:])
+
+
+def input_embeddings(model) -> torch.nn.Module:
+    """The embedding table whose output is attributed (T5's encoder has its own ``embed_tokens``)."""
+    if model.config.is_encoder_decoder:
+        return model.get_encoder().embed_tokens
+    return model.get_input_embeddings()
+
+
+@dataclass
+class Batch:
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    labels: torch.Tensor
+    offsets: list[list[tuple[int, int]]]  # per token; (0, 0) for tokens that are not prompt text
+    special: list[list[bool]]
+
+
+def encode_batch(model, tokenizer, prompts: Sequence[str], targets: Sequence[str], max_input_tokens: int) -> Batch:
+    if model.config.is_encoder_decoder:
+        enc = tokenizer(list(prompts), return_tensors="pt", padding=True, truncation=True, max_length=max_input_tokens,
+                        return_offsets_mapping=True, return_special_tokens_mask=True)
+        labels = tokenizer(text_target=list(targets), return_tensors="pt", padding=True)["input_ids"]
+        labels[labels == tokenizer.pad_token_id] = -100
+        special = (enc["special_tokens_mask"].bool() | ~enc["attention_mask"].bool()).tolist()
+        return Batch(enc["input_ids"], enc["attention_mask"], labels, enc["offset_mapping"].tolist(), special)
+    # decoder-only: prompt tokens, then the answer's tokens; right padding
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    rows, offs, specs, labs = [], [], [], []
+    for p, t in zip(prompts, targets):
+        e = tokenizer(p, truncation=True, max_length=max_input_tokens, return_offsets_mapping=True,
+                      return_special_tokens_mask=True)
+        a = tokenizer(" " + t.strip(), add_special_tokens=False)["input_ids"]
+        rows.append(e["input_ids"] + a)
+        offs.append([tuple(o) for o in e["offset_mapping"]] + [(0, 0)] * len(a))
+        specs.append([bool(s) for s in e["special_tokens_mask"]] + [True] * len(a))
+        labs.append([-100] * len(e["input_ids"]) + a)
+    n = max(len(r) for r in rows)
+    ids = torch.full((len(rows), n), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), n), dtype=torch.long)
+    labels = torch.full((len(rows), n), -100, dtype=torch.long)
+    for i, (r, lab) in enumerate(zip(rows, labs)):
+        ids[i, : len(r)] = torch.tensor(r)
+        mask[i, : len(r)] = 1
+        labels[i, : len(r)] = torch.tensor(lab)
+        offs[i] += [(0, 0)] * (n - len(r))
+        specs[i] += [True] * (n - len(r))
+    return Batch(ids, mask, labels, offs, specs)
+
+
+def token_scores(model, batch: Batch, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """(B, T) token scores and the (B,) answer log-probabilities, for one batch."""
+    device = next(model.parameters()).device
+    embed = input_embeddings(model)
+    ids, mask, labels = batch.input_ids.to(device), batch.attention_mask.to(device), batch.labels.to(device)
+    emb = embed(ids).detach().requires_grad_(True)
+    stash: dict[str, torch.Tensor] = {}
+
+    def forward(e, m, lab):
+        out = answer_logprob(model, e, m, lab)
+        stash.setdefault("value", out.detach())  # the first call sees the real inputs
+        return out
+
+    args = (mask, labels)
+    if settings.method == "saliency":
+        g = Saliency(forward).attribute(emb, additional_forward_args=args, abs=False).detach()
+        g = g.double() if g.dtype != torch.float64 else g
+        scores = g.norm(dim=-1) if settings.reduce == "l2" else g.abs().sum(-1)
+    elif settings.method == "input_x_gradient":
+        scores = InputXGradient(forward).attribute(emb, additional_forward_args=args).detach().double().sum(-1)
+    else:
+        pad = tokenizer_pad_id(model)
+        base = embed(torch.full_like(ids, pad)).detach()
+        ig = IntegratedGradients(forward)
+        scores = ig.attribute(emb, baselines=base, additional_forward_args=args, n_steps=settings.n_steps,
+                              internal_batch_size=max(1, settings.batch_size)).detach().double().sum(-1)
+        with torch.no_grad():
+            stash["value"] = answer_logprob(model, emb, mask, labels)
+    return scores.cpu().numpy(), stash["value"].double().cpu().numpy()
+
+
+def tokenizer_pad_id(model) -> int:
+    pad = model.config.pad_token_id
+    if pad is None:
+        pad = model.config.eos_token_id
+    return int(pad if not isinstance(pad, list) else pad[0])
+
+
+def _is_oom(err: BaseException) -> bool:
+    return isinstance(err, torch.cuda.OutOfMemoryError) or "out of memory" in str(err).lower()
 
 
 def attribute(
@@ -103,48 +235,48 @@ def attribute(
     tokenizer,
     examples: Sequence[dict],
     targets: Sequence[str],
-    style: str = "prompt",
-    reduce: str = "l2",
-    aggregate: str = "sum",
-    batch_size: int = 16,
-    max_input_tokens: int = 1024,
+    settings: Settings | None = None,
     show_progress: bool = True,
+    **overrides,
 ) -> list[dict]:
     """One row (ATTRIBUTIONS layout) per example, in input order."""
-    if reduce not in ("l2", "l1"):
-        raise ValueError(f"attribution.reduce must be l2 or l1, got {reduce!r}")
+    settings = settings or Settings(**overrides)
     model.eval()
     model.requires_grad_(False)
     device = next(model.parameters()).device
-    embed = model.get_encoder().embed_tokens
-    saliency = Saliency(lambda emb, mask, labels: answer_logprob(model, emb, mask, labels))
-
-    rendered = [render(e["task"], fields_dict(e["fields"]), style, tokenizer.eos_token or "</s>") for e in examples]
+    eos = tokenizer.eos_token or "</s>"
+    rendered = [render(e["task"], fields_dict(e["fields"]), settings.template, eos) for e in examples]
     rows: list[dict | None] = [None] * len(examples)
-    bar = progress(len(examples), "attribute", "ex", disable=not show_progress)
-    for idx in length_sorted_batches([len(r.text) for r in rendered], batch_size):
-        enc = tokenizer([rendered[i].text for i in idx], return_tensors="pt", padding=True, truncation=True,
-                        max_length=max_input_tokens, return_offsets_mapping=True, return_special_tokens_mask=True)
-        labels = tokenizer(text_target=[targets[i] for i in idx], return_tensors="pt", padding=True)["input_ids"]
-        labels[labels == tokenizer.pad_token_id] = -100
-        input_ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
-        emb = embed(input_ids).detach().requires_grad_(True)
-        grads = saliency.attribute(emb, additional_forward_args=(mask, labels.to(device)), abs=False)
-        g = grads.detach().double()
-        tok_scores = (g.norm(dim=-1) if reduce == "l2" else g.abs().sum(-1)).cpu().numpy()
+    bar = progress(len(examples), f"attribute ({settings.method})", "ex", disable=not show_progress)
+    pending = length_sorted_batches([len(r.text) for r in rendered], settings.batch_size)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    while pending:
+        idx = pending.pop(0)
+        batch = encode_batch(model, tokenizer, [rendered[i].text for i in idx], [targets[i] for i in idx],
+                             settings.max_input_tokens)
+        try:
+            with autocast:
+                scores, values = token_scores(model, batch, settings)
+        except RuntimeError as err:
+            if not _is_oom(err) or len(idx) == 1:
+                raise
+            torch.cuda.empty_cache()
+            half = len(idx) // 2
+            pending[:0] = [idx[:half], idx[half:]]  # halve the batch and retry
+            continue
         for b, i in enumerate(idx):
             ex = examples[i]
             words = split_words(rendered[i], fields_dict(ex["fields"]))
-            special = (enc["special_tokens_mask"][b] | (1 - enc["attention_mask"][b])).bool().tolist()
-            t2w = token_to_word(enc["offset_mapping"][b].tolist(), words, special)
+            t2w = token_to_word(batch.offsets[b], words, batch.special[b])
             rows[i] = {
                 "id": ex["id"],
                 "target": targets[i],
+                "target_logprob": float(values[b]),
                 "words": words.text,
                 "word_field": words.field,
                 "word_start": words.start,
                 "word_end": words.end,
-                "scores": merge_scores(tok_scores[b], t2w, len(words.text), aggregate).tolist(),
+                "scores": merge_scores(scores[b], t2w, len(words.text), settings.aggregate).tolist(),
             }
         bar.update(len(idx))
     bar.close()

@@ -33,13 +33,21 @@ def generate(
     out: list[str] = [""] * len(texts)
     bar = progress(len(texts), desc, "ex", disable=not show_progress)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    decoder_only = not model.config.is_encoder_decoder
+    if decoder_only:
+        tokenizer.padding_side = "left"  # new tokens follow the prompt directly in every row
+    pad_id = tokenizer.pad_token_id
     with torch.inference_mode(), autocast:
         for idx in length_sorted_batches(lengths, batch_size):
             enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
                             max_length=max_input_tokens).to(device)
-            ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, use_cache=True)
+            ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, use_cache=True,
+                                 pad_token_id=pad_id)
+            if decoder_only:
+                ids = ids[:, enc["input_ids"].shape[1]:]
             for i, text in zip(idx, tokenizer.batch_decode(ids, skip_special_tokens=True)):
-                out[i] = text.strip()
+                # a decoder-only model runs on after its answer: keep the first line
+                out[i] = text.strip().split("\n")[0].strip() if decoder_only else text.strip()
             bar.update(len(idx))
     bar.close()
     return out

@@ -17,10 +17,13 @@ from typing import Iterable
 import torch
 
 TINY_PRESETS: dict[str, dict] = {
-    # d_model, d_ff, layers (encoder = decoder), heads, d_kv, vocabulary size
+    # T5 (encoder-decoder): d_model, d_ff, layers (encoder = decoder), heads, d_kv, vocabulary size
     "t5-nano": dict(d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16, vocab_size=600),
     "t5-tiny": dict(d_model=64, d_ff=256, num_layers=2, num_heads=4, d_kv=16, vocab_size=1500),
     "t5-mini": dict(d_model=128, d_ff=512, num_layers=3, num_heads=4, d_kv=32, vocab_size=3000),
+    # decoder-only, for tests of that path
+    "gpt2-nano": dict(arch="gpt2", d_model=32, num_layers=2, num_heads=2, vocab_size=600),
+    "llama-nano": dict(arch="llama", d_model=32, d_ff=64, num_layers=2, num_heads=2, vocab_size=600),
 }
 HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
@@ -66,6 +69,7 @@ def build_tiny(preset: str, texts: Iterable[str], out_dir: str | Path, seed: int
 
     dims = dict(TINY_PRESETS[preset])
     vocab_size = dims.pop("vocab_size")
+    arch = dims.pop("arch", "t5")
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Sequence(
@@ -74,9 +78,15 @@ def build_tiny(preset: str, texts: Iterable[str], out_dir: str | Path, seed: int
     tok.decoder = decoders.Metaspace()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], show_progress=False)
     tok.train_from_iterator(list(texts), trainer=trainer)
-    tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
+    if arch == "t5":  # T5 appends </s> to every sequence; decoder-only prompts get nothing appended
+        tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
     fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
     torch.manual_seed(seed)
+    out_dir = Path(out_dir)
+    if arch != "t5":
+        _build_decoder_only(arch, dims, len(fast)).save_pretrained(out_dir)
+        fast.save_pretrained(out_dir)
+        return
     config = T5Config(
         vocab_size=fast.vocab_size if hasattr(fast, "vocab_size") else len(fast),
         feed_forward_proj="gated-gelu",
@@ -89,22 +99,52 @@ def build_tiny(preset: str, texts: Iterable[str], out_dir: str | Path, seed: int
     )
     config.vocab_size = len(fast)
     model = T5ForConditionalGeneration(config)
-    out_dir = Path(out_dir)
     model.save_pretrained(out_dir)
     fast.save_pretrained(out_dir)
 
 
-def load_seq2seq(path_or_name: str, device: torch.device | str = "cpu", trust_remote_code: bool = False):
-    """(model, tokenizer) from a folder or hub name; safetensors only, no remote code unless allowed."""
-    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
+def _build_decoder_only(arch: str, dims: dict, vocab_size: int):
+    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
-    kwargs = dict(trust_remote_code=trust_remote_code)
+    ids = dict(pad_token_id=0, eos_token_id=1, bos_token_id=1)
+    if arch == "gpt2":
+        cfg = GPT2Config(vocab_size=vocab_size, n_positions=1024, n_embd=dims["d_model"], n_layer=dims["num_layers"],
+                         n_head=dims["num_heads"], resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, **ids)
+        return GPT2LMHeadModel(cfg)
+    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=dims["d_model"], intermediate_size=dims["d_ff"],
+                      num_hidden_layers=dims["num_layers"], num_attention_heads=dims["num_heads"],
+                      num_key_value_heads=dims["num_heads"], max_position_embeddings=1024, **ids)
+    return LlamaForCausalLM(cfg)
+
+
+def load_model(
+    path_or_name: str,
+    device: torch.device | str = "cpu",
+    trust_remote_code: bool = False,
+    gguf_file: str | None = None,
+):
+    """(model, tokenizer) from a folder or hub name, encoder-decoder or decoder-only.
+
+    Weights load as safetensors (or from a GGUF file, which transformers dequantises); no remote
+    code unless allowed.  A decoder-only tokenizer without a pad token pads with its EOS token.
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    kwargs: dict = dict(trust_remote_code=trust_remote_code)
+    if gguf_file:
+        kwargs["gguf_file"] = gguf_file
     config = AutoConfig.from_pretrained(path_or_name, **kwargs)
-    if not config.is_encoder_decoder:
-        raise ModelSpecError(f"{path_or_name}: only encoder-decoder models are supported by this stage")
     tokenizer = AutoTokenizer.from_pretrained(path_or_name, **kwargs)
-    model = AutoModelForSeq2SeqLM.from_pretrained(path_or_name, use_safetensors=True, **kwargs)
+    if config.is_encoder_decoder:
+        model = AutoModelForSeq2SeqLM.from_pretrained(path_or_name, **({"use_safetensors": True} | kwargs))
+    else:
+        extra = {} if gguf_file else {"use_safetensors": True}
+        model = AutoModelForCausalLM.from_pretrained(path_or_name, **(extra | kwargs))
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
     return model.to(device), tokenizer
+
+
 
 
 def offline_env() -> None:

@@ -34,6 +34,7 @@ ATTRIBUTIONS = pa.schema(
     [
         ("id", pa.string()),
         ("target", pa.string()),  # the answer whose log-probability was attributed
+        ("target_logprob", pa.float64()),  # sum of its tokens' log-probabilities (teacher-forced)
         ("words", pa.list_(pa.string())),
         ("word_field", pa.list_(pa.string())),  # which input field each word comes from
         ("word_start", pa.list_(pa.int32())),  # character span inside that field's text

@@ -29,11 +29,16 @@ def _quiet_transformers() -> None:
     hf_logging.set_verbosity_error()
 
 
-def _load(model: str, device: str = "auto", trust_remote_code: bool = False):
-    from .models import load_seq2seq, resolve_device
+def _load(model: str, device: str = "auto", trust_remote_code: bool = False, gguf_file: str | None = None):
+    from .models import load_model, resolve_device
 
     _quiet_transformers()
-    return load_seq2seq(model, resolve_device(device), trust_remote_code)
+    return load_model(model, resolve_device(device), trust_remote_code, gguf_file)
+
+
+def _load_teacher(model: str, settings: dict):
+    return _load(model, settings.get("device", "auto"), bool(settings.get("trust_remote_code", False)),
+                 settings.get("gguf_file"))
 
 
 # ----------------------------------------------------------------------------------- prepare
@@ -96,7 +101,7 @@ def teacher_predict(model: str, examples: str, out: str, metrics_out: str, setti
     from .models import set_threads
 
     set_threads(settings.get("threads"))
-    m, tok = _load(model, settings.get("device", "auto"))
+    m, tok = _load_teacher(model, settings)
     df = read_examples(examples)
     prompts = teacher_prompts(df, settings.get("template", "prompt"))
     t0 = time.time()
@@ -114,11 +119,13 @@ def teacher_predict(model: str, examples: str, out: str, metrics_out: str, setti
 
 
 def attribute(model: str, examples: str, predictions: str, out: str, settings: dict) -> None:
+    """Word scores for one method; ``settings`` holds the attribution slice plus the teacher's."""
+    from .attribution import Settings
     from .attribution import attribute as run_attribution
     from .models import set_threads
 
     set_threads(settings.get("threads"))
-    m, tok = _load(model, settings.get("device", "auto"))
+    m, tok = _load_teacher(model, settings)
     df = read_examples(examples)
     preds = io.read_parquet(predictions, schemas.PREDICTIONS)
     if list(preds["id"]) != list(df["id"]):
@@ -128,32 +135,34 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
         raise ValueError(f"attribution.target must be 'prediction' or 'label', got {target!r}")
     targets = list(preds["prediction"] if target == "prediction" else df["label"])
     t0 = time.time()
-    rows = run_attribution(m, tok, df.to_dict("records"), targets, style=settings.get("template", "prompt"),
-                           reduce=settings.get("reduce", "l2"), aggregate=settings.get("aggregate", "sum"),
-                           batch_size=int(settings.get("batch_size", 16)),
-                           max_input_tokens=int(settings.get("max_input_tokens", 1024)))
+    method_settings = Settings(
+        method=settings["method"], reduce=settings.get("reduce", "l2"), aggregate=settings.get("aggregate", "sum"),
+        n_steps=int(settings.get("n_steps", 32)), batch_size=int(settings.get("batch_size", 16)),
+        max_input_tokens=int(settings.get("max_input_tokens", 1024)), template=settings.get("template", "prompt"),
+    )
+    rows = run_attribution(m, tok, df.to_dict("records"), targets, method_settings)
     meta = {"model": model, "settings": settings, "seconds": round(time.time() - t0, 2)}
     io.write_parquet(pd.DataFrame(rows), out, schemas.ATTRIBUTIONS, meta)
 
 
+def attribution_html(examples: str, attributions: str, out: str, k: int, title: str, n: int = 25) -> None:
+    from .visual import attribution_page
+
+    page = attribution_page(read_examples(examples), io.read_parquet(attributions, schemas.ATTRIBUTIONS), int(k),
+                            title, n)
+    io.write_text(page, out)
+
+
 # ------------------------------------------------------------------------------- rationales
 
-def rationales(attributions: str, out: str, k: int, exclude_punctuation: bool = True) -> None:
+def rationales(attributions: str, out: str, k: int, exclude_punctuation: bool = True,
+               exclude_stopwords: bool = False) -> None:
     from .rationales import rationale_rows
 
     df = io.read_parquet(attributions, schemas.ATTRIBUTIONS)
-    rows = df.to_dict("records")
-    if exclude_punctuation:
-        for r in rows:
-            keep = [j for j, w in enumerate(r["words"]) if any(c.isalnum() for c in w)]
-            r["words"] = [r["words"][j] for j in keep]
-            r["scores"] = [r["scores"][j] for j in keep]
-            r["_keep"] = keep
-    out_rows = rationale_rows(rows, int(k))
-    if exclude_punctuation:  # positions refer to the attribution row, punctuation included
-        for o, r in zip(out_rows, rows):
-            o["positions"] = [r["_keep"][j] for j in o["positions"]]
-    io.write_parquet(pd.DataFrame(out_rows), out, schemas.RATIONALES, {"k": int(k), "exclude_punctuation": exclude_punctuation})
+    rows = rationale_rows(df.to_dict("records"), int(k), exclude_punctuation, exclude_stopwords)
+    meta = {"k": int(k), "exclude_punctuation": exclude_punctuation, "exclude_stopwords": exclude_stopwords}
+    io.write_parquet(pd.DataFrame(rows), out, schemas.RATIONALES, meta)
 
 
 # ---------------------------------------------------------------------------------- student

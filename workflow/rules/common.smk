@@ -26,7 +26,7 @@ wildcard_constraints:
     seed=r"\d+",
     k=r"\d+",
     method="|".join(METHODS),
-    variant=r"standard|llm|[a-z]+-k\d+",
+    variant=r"standard|llm|(" + "|".join(METHODS) + r")-k\d+",
     alias=r"[^/]+",
 
 
@@ -67,8 +67,11 @@ def teacher_input(wildcards):
 
 def teacher_settings(extra=None):
     t = config["teacher"]
+    m = config["models"][TEACHER]
     s = {
         "model": model_spec(TEACHER),
+        "gguf_file": m.get("gguf_file"),
+        "trust_remote_code": bool(m.get("trust_remote_code", False)),
         "template": t.get("template", "prompt"),
         "batch_size": int(t.get("batch_size", 32)),
         "max_new_tokens": int(t.get("max_new_tokens", 64)),
@@ -76,6 +79,23 @@ def teacher_settings(extra=None):
         "device": DEVICE,
     }
     return {**s, **(extra or {})}
+
+
+def attribution_settings(method):
+    """The attribution slice one method uses (so a change to another method's setting reruns nothing here)."""
+    a = config["attribution"]
+    s = {
+        "method": method,
+        "aggregate": a.get("aggregate", "sum"),
+        "target": a.get("target", "prediction"),
+        "batch_size": int(a.get("batch_size", 16)),
+        "max_input_tokens": int(a.get("max_input_tokens", 1024)),
+    }
+    if method == "saliency":
+        s["reduce"] = a.get("reduce", "l2")
+    if method == "integrated_gradients":
+        s["n_steps"] = int(a.get("n_steps", 32))
+    return teacher_settings(s)
 
 
 def has_llm(dataset):
@@ -135,8 +155,10 @@ def teacher_metrics():
 
 
 def all_targets():
+    html = [f"{R}/{d}/teacher/{TEACHER}/attributions/{m}/train.html" for d in DATASETS for m in METHODS]
     return [
         f"{R}/tables/accuracy.csv",
         f"{R}/tables/accuracy.md",
         f"{R}/plots/accuracy.png",
+        *html,
     ]

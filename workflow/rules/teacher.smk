@@ -55,9 +55,7 @@ rule attribute:
         f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.parquet",
     params:
         model=lambda w: teacher_dir(w.dataset),
-        settings=lambda w: teacher_settings(
-            {k: v for k, v in config["attribution"].items() if k != "methods"} | {"method": w.method}
-        ),
+        settings=lambda w: attribution_settings(w.method),
     threads: THREADS
     resources:
         gpu=1,

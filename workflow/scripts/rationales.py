@@ -7,4 +7,5 @@ from akd import stages
 from akd.smk import job
 
 with job(snakemake):
-    stages.rationales(snakemake.input[0], snakemake.output[0], snakemake.params.k, snakemake.params.exclude_punctuation)
+    stages.rationales(snakemake.input[0], snakemake.output[0], snakemake.params.k, snakemake.params.exclude_punctuation,
+                      snakemake.params.exclude_stopwords)
