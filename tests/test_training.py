@@ -73,3 +73,64 @@ def test_write_is_atomic_and_schema_checked(tmp_path):
     io.write_parquet(pd.DataFrame({"id": ["1"], "prediction": ["x"]}), p, schemas.EVAL_PREDICTIONS.remove(1).remove(2))
     with pytest.raises(io.SchemaError, match="label"):
         io.read_parquet(p, schemas.EVAL_PREDICTIONS)
+
+
+RESUME_SCRIPT = """
+import os, signal, sys, json
+import torch
+torch.set_num_threads(1)
+from akd.models import load_model
+from akd.sources.synthetic import generate
+from akd.training import Example, TrainConfig, train
+model_dir, state_dir, kill_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = [Example(e["input"], e["label"], e["llm_rationale"]) for e in generate("nli", 120, 0, "train")]
+valid = [Example(e["input"], e["label"]) for e in generate("nli", 20, 0, "valid")]
+model, tok = load_model(model_dir)
+cfg = TrainConfig(steps=20, batch_size=8, micro_batch_size=4, lr=3e-3, eval_every=4, save_every=5, max_new_tokens=6)
+
+def die(step):
+    if step == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)  # a node failure: no cleanup, no exception handlers
+
+res = train(model, tok, rows, valid, "nli", cfg, multitask=True, show_progress=False, log=lambda s: None,
+            state_dir=state_dir or None, on_step=die)
+print(json.dumps({"history": res.history, "resumed_from": res.resumed_from,
+                  "checksum": float(sum(p.double().sum() for p in model.parameters()))}))
+"""
+
+
+def test_killed_training_resumes_and_matches_an_uninterrupted_run(tiny_model_dir, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "run.py"
+    script.write_text(RESUME_SCRIPT)
+    state = tmp_path / "state"
+
+    def run(state_dir, kill_at):
+        return subprocess.run([sys.executable, str(script), tiny_model_dir, state_dir, str(kill_at)],
+                              capture_output=True, text=True)
+
+    killed = run(str(state), 13)
+    assert killed.returncode == -9, killed.stderr[-2000:]  # died by the signal, mid-run
+    assert (state / "state.pt").exists() and not (state / "state.pt.tmp").exists()
+    resumed = run(str(state), -1)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    straight = run("", -1)
+    r, s = json.loads(resumed.stdout.splitlines()[-1]), json.loads(straight.stdout.splitlines()[-1])
+    assert r["resumed_from"] == 11  # the last state was saved at step 10
+    assert [h["valid_accuracy"] for h in r["history"]] == [h["valid_accuracy"] for h in s["history"]]
+    assert [h["loss"] for h in r["history"]] == pytest.approx([h["loss"] for h in s["history"]], rel=1e-6)
+    assert r["checksum"] == pytest.approx(s["checksum"], rel=1e-9)
+
+
+def test_accumulation_equals_one_big_batch(tiny_model):
+    big, small = copy.deepcopy(tiny_model[0]), copy.deepcopy(tiny_model[0])
+    rows = _rows(64, "train")
+    kw = dict(steps=3, batch_size=16, lr=1e-3, eval_every=3, max_new_tokens=4, group_by_length=False)
+    train(big, tiny_model[1], rows, rows[:4], "nli", TrainConfig(**kw), multitask=True, show_progress=False)
+    train(small, tiny_model[1], rows, rows[:4], "nli", TrainConfig(micro_batch_size=4, **kw), multitask=True,
+          show_progress=False)
+    for a, b in zip(big.parameters(), small.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

@@ -42,7 +42,7 @@ def test_tiny_config_end_to_end(tmp_path):
         "rationales/teacher-nano/saliency/k2/train.parquet": schemas.RATIONALES,
         "rationales/teacher-nano/integrated_gradients/k2/train.parquet": schemas.RATIONALES,
     }
-    variants = ["standard", "saliency-k2", "integrated_gradients-k2", "llm"]
+    variants = ["standard", "saliency-k2", "integrated_gradients-k2", "masked-k2", "llm"]
     for ds in ("syn-nli", "syn-math"):
         for pattern, schema in expected.items():
             for s in ("train", "valid", "test"):
@@ -61,7 +61,13 @@ def test_tiny_config_end_to_end(tmp_path):
     assert table["mean"].between(0, 100).all() and table["teacher"].notna().all()
     assert (res / "plots/accuracy.png").stat().st_size > 1000
     md = (res / "tables/accuracy.md").read_text()
-    assert md.startswith("| dataset | teacher | standard | integrated_gradients-k2 | saliency-k2 | llm |")
+    assert md.startswith("| dataset | teacher | standard | integrated_gradients-k2 | masked-k2 | saliency-k2 | llm |")
+    overlap = pd.read_csv(res / "tables/answer_overlap.csv")
+    assert len(overlap) == 2 * 2  # datasets x methods, one k
+    assert overlap["examples_with_answer_word"].between(0, 1).all()
+    assert (res / "plots/accuracy_vs_k.png").stat().st_size > 1000
+    sim = pd.read_csv(res / "tables/similarity.csv")
+    assert len(sim) == 2 * len(variants) and sim["agreement_mean"].between(0, 100).all()
     # nothing is left to do after a complete run
     again = snakemake("-n", "--configfile", str(ROOT / "tests/configs/tiny.yaml"), cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -82,9 +88,10 @@ def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
     run = snakemake("-n", "--configfile", str(ROOT / "configs/paper.yaml"), str(paper_offline), cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     counts = job_counts(run.stdout)
-    # 4 datasets x (standard + 5 k + llm) x 3 seeds
-    assert counts["train_student"] == 84 and counts["evaluate"] == 84
-    assert counts["rationales"] == 20 and counts["prepare"] == 4 and counts["attribute"] == 4
+    # 4 datasets x (standard + saliency, random, masked at 5 k each + llm) x 3 seeds
+    assert counts["train_student"] == 4 * 17 * 3 and counts["evaluate"] == 4 * 17 * 3
+    assert counts["rationales"] == 20 and counts["control_rationales"] == 40
+    assert counts["prepare"] == 4 and counts["attribute"] == 4
     assert counts["teacher_predict"] == 8 and "teacher_finetune" not in counts
 
 

@@ -39,7 +39,7 @@ METHODS = ("saliency", "input_x_gradient", "integrated_gradients")
 @dataclass
 class Settings:
     method: str = "saliency"
-    reduce: str = "l2"  # saliency only: l2 | l1
+    reduce: str = "l2"  # saliency only: l2 | l1 | sum (signed, as captum's LLM attribution reports)
     aggregate: str = "sum"  # pieces -> word: sum | max | mean
     n_steps: int = 32  # integrated gradients
     batch_size: int = 16
@@ -49,8 +49,8 @@ class Settings:
     def __post_init__(self):
         if self.method not in METHODS:
             raise ValueError(f"attribution method {self.method!r} unknown; expected one of {METHODS}")
-        if self.reduce not in ("l2", "l1"):
-            raise ValueError(f"attribution.reduce must be l2 or l1, got {self.reduce!r}")
+        if self.reduce not in ("l2", "l1", "sum"):
+            raise ValueError(f"attribution.reduce must be l2, l1 or sum, got {self.reduce!r}")
         if self.aggregate not in ("sum", "max", "mean"):
             raise ValueError(f"attribution.aggregate must be sum, max or mean, got {self.aggregate!r}")
 
@@ -136,8 +136,11 @@ def answer_logprob(model, inputs_embeds, attention_mask, labels) -> torch.Tensor
         dec_in = model._shift_right(labels.masked_fill(labels < 0, pad))
         logits = model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, decoder_input_ids=dec_in).logits
         return _logprob_sum(logits, labels)
-    logits = model(inputs_embeds=inputs_embeds, attention_mask=attention_mask).logits
-    return _logprob_sum(logits[:, :-1], labels[:, 1:])
+    # only the positions that predict answer tokens need the (vocabulary-sized) output layer
+    pred = (labels[:, 1:] >= 0).any(0).nonzero().flatten()
+    keep = torch.arange(int(pred.min()), int(pred.max()) + 1, device=labels.device)
+    logits = model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, logits_to_keep=keep).logits
+    return _logprob_sum(logits, labels[:, keep + 1])
 
 
 def input_embeddings(model) -> torch.nn.Module:
@@ -205,7 +208,7 @@ def token_scores(model, batch: Batch, settings: Settings) -> tuple[np.ndarray, n
     if settings.method == "saliency":
         g = Saliency(forward).attribute(emb, additional_forward_args=args, abs=False).detach()
         g = g.double() if g.dtype != torch.float64 else g
-        scores = g.norm(dim=-1) if settings.reduce == "l2" else g.abs().sum(-1)
+        scores = {"l2": lambda: g.norm(dim=-1), "l1": lambda: g.abs().sum(-1), "sum": lambda: g.sum(-1)}[settings.reduce]()
     elif settings.method == "input_x_gradient":
         scores = InputXGradient(forward).attribute(emb, additional_forward_args=args).detach().double().sum(-1)
     else:

@@ -52,8 +52,17 @@ def check(config: dict) -> None:
             kind = check_spec(m["model"])
         except ModelSpecError as e:
             raise ConfigError(f"models.{alias}.model: {e}") from e
+        gguf = m.get("gguf_file")
+        if gguf and kind == "folder" and not (Path(m["model"]) / gguf).exists():
+            raise ConfigError(f"models.{alias}.gguf_file: {Path(m['model']) / gguf} does not exist")
+        if gguf and kind == "tiny":
+            raise ConfigError(f"models.{alias}.gguf_file: a tiny: preset has no GGUF file")
         if kind != "tiny" and m.get("trust_remote_code"):
             raise ConfigError(f"models.{alias}.trust_remote_code: remote code is not allowed by this workflow")
+    control = config["rationales"].get("control_method")
+    if control and control not in config["attribution"]["methods"]:
+        raise ConfigError(f"rationales.control_method: {control!r} is not one of attribution.methods "
+                          f"{config['attribution']['methods']}")
     for name, ds in config["datasets"].items():
         where = f"datasets.{name}"
         src = ds["source"]

@@ -62,14 +62,11 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(int(threads))
 
 
-def build_tiny(preset: str, texts: Iterable[str], out_dir: str | Path, seed: int = 0) -> None:
-    """Train a tokenizer on ``texts`` and save a randomly initialised small T5 beside it."""
+def train_tokenizer(texts: Iterable[str], vocab_size: int, append_eos: bool = True):
+    """A byte-pair tokenizer trained on ``texts``, with T5's special tokens (pad 0, eos 1, unk 2)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+    from transformers import PreTrainedTokenizerFast
 
-    dims = dict(TINY_PRESETS[preset])
-    vocab_size = dims.pop("vocab_size")
-    arch = dims.pop("arch", "t5")
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.normalizer = normalizers.NFKC()
     tok.pre_tokenizer = pre_tokenizers.Sequence(
@@ -78,9 +75,19 @@ def build_tiny(preset: str, texts: Iterable[str], out_dir: str | Path, seed: int
     tok.decoder = decoders.Metaspace()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], show_progress=False)
     tok.train_from_iterator(list(texts), trainer=trainer)
-    if arch == "t5":  # T5 appends </s> to every sequence; decoder-only prompts get nothing appended
+    if append_eos:  # T5 appends </s> to every sequence; decoder-only prompts get nothing appended
         tok.post_processor = processors.TemplateProcessing(single="$A </s>", special_tokens=[("</s>", 1)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+
+
+def build_tiny(preset: str, texts: Iterable[str], out_dir: str | Path, seed: int = 0) -> None:
+    """Train a tokenizer on ``texts`` and save a randomly initialised small model beside it."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    dims = dict(TINY_PRESETS[preset])
+    vocab_size = dims.pop("vocab_size")
+    arch = dims.pop("arch", "t5")
+    fast = train_tokenizer(texts, vocab_size, append_eos=arch == "t5")
     torch.manual_seed(seed)
     out_dir = Path(out_dir)
     if arch != "t5":

@@ -53,3 +53,89 @@ def rationale_rows(
         words = [row["words"][j] for j in pos]
         out.append({"id": row["id"], "rationale": " ".join(words), "words": words, "positions": pos})
     return out
+
+
+# --------------------------------------------------------------------------------- controls
+
+def _norm(word: str) -> str:
+    w = word.lower()
+    try:
+        return repr(float(w.replace(",", "")))
+    except ValueError:
+        return w
+
+
+def answer_words(label: str) -> set[str]:
+    """The gold answer's words, normalised (case; numbers by value, so 12 matches 12.0)."""
+    from .attribution import WORD
+
+    return {_norm(w) for w in WORD.findall(label) if any(c.isalnum() for c in w)}
+
+
+def in_answer(word: str, answer: set[str]) -> bool:
+    return _norm(word) in answer
+
+
+def random_rows(attributions: list[dict], k: int, seed: int, exclude_punctuation: bool = True,
+                exclude_stopwords: bool = False) -> list[dict]:
+    """Control: k distinct eligible words drawn at random from the same input (seeded per example)."""
+    out = []
+    for row in attributions:
+        words = list(row["words"])
+        rng = np.random.default_rng(_seed(seed, row["id"]))
+        cand, seen = [], set()
+        for j in rng.permutation(len(words)):
+            key = words[j].lower()
+            if key in seen or not eligible(words[j], exclude_punctuation, exclude_stopwords):
+                continue
+            seen.add(key)
+            cand.append(int(j))
+            if len(cand) == k:
+                break
+        pos = sorted(cand)
+        out.append({"id": row["id"], "rationale": " ".join(words[j] for j in pos), "words": [words[j] for j in pos],
+                    "positions": pos})
+    return out
+
+
+def _seed(seed: int, ex_id: str) -> list[int]:
+    import zlib
+
+    return [int(seed), zlib.crc32(ex_id.encode())]  # stable across runs, unlike hash()
+
+
+def masked_rows(attributions: list[dict], labels: dict[str, str], k: int, exclude_punctuation: bool = True,
+                exclude_stopwords: bool = False) -> list[dict]:
+    """Control: the top-k words by score among those that are not part of the gold answer.
+
+    The rationale keeps k words (the next-best fill in for removed answer words), so it differs
+    from the saliency rationale only in that it cannot leak the label.
+    """
+    out = []
+    for row in attributions:
+        ans = answer_words(labels[row["id"]])
+        words = list(row["words"])
+        scores = [s if not in_answer(w, ans) else -np.inf for w, s in zip(words, row["scores"])]
+        pos = [j for j in top_k(words, scores, k, exclude_punctuation, exclude_stopwords) if np.isfinite(scores[j])]
+        out.append({"id": row["id"], "rationale": " ".join(words[j] for j in pos), "words": [words[j] for j in pos],
+                    "positions": pos})
+    return out
+
+
+def answer_overlap(attributions: list[dict], labels: dict[str, str], ks: Sequence[int],
+                   exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> list[dict]:
+    """Per k: share of examples with at least one top-k word in the gold answer, and share of top-k words that are."""
+    out = []
+    for k in ks:
+        hit_ex, hit_words, n_words = 0, 0, 0
+        for row in attributions:
+            ans = answer_words(labels[row["id"]])
+            pos = top_k(list(row["words"]), list(row["scores"]), k, exclude_punctuation, exclude_stopwords)
+            hits = [in_answer(row["words"][j], ans) for j in pos]
+            hit_ex += any(hits)
+            hit_words += sum(hits)
+            n_words += len(pos)
+        n = max(1, len(attributions))
+        out.append({"k": int(k), "examples_with_answer_word": hit_ex / n,
+                    "topk_words_in_answer": hit_words / max(1, n_words), "n": len(attributions)})
+    return out

@@ -75,3 +75,33 @@ def bar_chart(per_run: pd.DataFrame, teacher: dict[str, float], path: str) -> No
     ax.set_title("Student test accuracy by variant (mean ± std over seeds)")
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
+
+
+def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
+    """Per dataset, accuracy against k for every rationale family (the paper's Figure 3), with the
+    standard and llm students as horizontal references."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = sorted(per_run["dataset"].unique())
+    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(4.2 * max(1, len(datasets)), 3.6), squeeze=False)
+    for ax, d in zip(axes[0], datasets):
+        sub = per_run[per_run["dataset"] == d]
+        fam = sub[sub["variant"].str.contains(r"-k\d+$")].copy()
+        fam["family"] = fam["variant"].str.replace(r"-k\d+$", "", regex=True)
+        fam["k"] = fam["variant"].str.extract(r"-k(\d+)$")[0].astype(int)
+        for name, g in fam.groupby("family"):
+            s = g.groupby("k")["accuracy"].agg(["mean", "std"]).fillna(0.0).sort_index()
+            ax.errorbar(s.index, s["mean"], yerr=s["std"], marker="o", capsize=3, label=name)
+        for ref, style in (("standard", "--"), ("llm", ":")):
+            r = sub[sub["variant"] == ref]["accuracy"]
+            if len(r):
+                ax.axhline(r.mean(), linestyle=style, color="gray", label=f"{ref} ({r.mean():.1f})")
+        ax.set_title(d)
+        ax.set_xlabel("k (rationale words)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.legend(fontsize=7)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)

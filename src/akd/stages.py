@@ -77,7 +77,7 @@ def teacher_prompts(df: pd.DataFrame, template: str) -> list[str]:
 def finetune_teacher(model: str, train_examples: str, valid_examples: str, out_dir: str, settings: dict) -> dict:
     """Fine-tune the teacher on its own prompt template (labels only) before it teaches."""
     from .models import set_threads
-    from .training import Example, TrainConfig, train
+    from .training import Example, TrainConfig, discard_state, train
 
     set_threads(settings.get("threads"))
     m, tok = _load(model, settings.get("device", "auto"))
@@ -86,13 +86,15 @@ def finetune_teacher(model: str, train_examples: str, valid_examples: str, out_d
     task = tr["task"].iloc[0]
     rows = [Example(p, l) for p, l in zip(teacher_prompts(tr, template), tr["label"])]
     vrows = [Example(p, l) for p, l in zip(teacher_prompts(va, template), va["label"])]
+    state_dir = Path(out_dir).parent / "finetune_state"
     result = train(m, tok, rows, vrows, task, TrainConfig.from_dict(settings["train"]), multitask=False,
-                   log=log.info)
+                   log=log.info, state_dir=state_dir)
     with io.atomic_dir(out_dir) as tmp:
         m.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         io.write_json({"history": result.history, "best_step": result.best_step,
                        "best_valid_accuracy": result.best_accuracy, "seconds": result.seconds}, Path(tmp) / "train.json")
+    discard_state(state_dir)
     return {"best_valid_accuracy": result.best_accuracy}
 
 
@@ -165,6 +167,46 @@ def rationales(attributions: str, out: str, k: int, exclude_punctuation: bool = 
     io.write_parquet(pd.DataFrame(rows), out, schemas.RATIONALES, meta)
 
 
+def control_rationales(attributions: str, examples: str, out: str, control: str, k: int, seed: int = 0,
+                       exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> None:
+    """``random``: k random words of the same input; ``masked``: top-k without gold-answer words."""
+    from .rationales import masked_rows, random_rows
+
+    rows = io.read_parquet(attributions, schemas.ATTRIBUTIONS).to_dict("records")
+    if control == "random":
+        out_rows = random_rows(rows, int(k), int(seed), exclude_punctuation, exclude_stopwords)
+    elif control == "masked":
+        labels = dict(zip(*read_examples(examples)[["id", "label"]].T.values))
+        out_rows = masked_rows(rows, labels, int(k), exclude_punctuation, exclude_stopwords)
+    else:
+        raise ValueError(f"unknown control {control!r}; expected random or masked")
+    meta = {"control": control, "k": int(k), "seed": int(seed), "source": attributions}
+    io.write_parquet(pd.DataFrame(out_rows), out, schemas.RATIONALES, meta)
+
+
+def answer_overlap(items: Sequence[dict], ks: Sequence[int], csv_out: str, md_out: str,
+                   exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> pd.DataFrame:
+    """``items``: dataset, method, attributions, examples.  How often top-k words are part of the gold answer."""
+    from .rationales import answer_overlap as overlap
+
+    rows = []
+    for it in items:
+        attr = io.read_parquet(it["attributions"], schemas.ATTRIBUTIONS).to_dict("records")
+        labels = dict(zip(*read_examples(it["examples"])[["id", "label"]].T.values))
+        for r in overlap(attr, labels, ks, exclude_punctuation, exclude_stopwords):
+            rows.append({"dataset": it["dataset"], "method": it["method"], **r})
+    table = pd.DataFrame(rows)
+    io.write_text(table.round(4).to_csv(index=False), csv_out)
+    lines = ["| dataset | method | k | examples with an answer word | top-k words in the answer | n |", "|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        lines.append(f"| {r.dataset} | {r.method} | {r.k} | {100 * r.examples_with_answer_word:.1f}% | "
+                     f"{100 * r.topk_words_in_answer:.1f}% | {r.n} |")
+    lines += ["", "Training examples; a word is part of the answer when it equals one of the gold label's words "
+              "(case-insensitive; numbers by value)."]
+    io.write_text("\n".join(lines) + "\n", md_out)
+    return table
+
+
 # ---------------------------------------------------------------------------------- student
 
 def student_examples(train_examples: str, variant: str, rationale_file: str | None):
@@ -190,7 +232,7 @@ def student_examples(train_examples: str, variant: str, rationale_file: str | No
 def train_student(model: str, train_examples: str, valid_examples: str, rationale_file: str | None, out_dir: str,
                   variant: str, settings: dict) -> dict:
     from .models import set_threads
-    from .training import Example, TrainConfig, seed_everything, train
+    from .training import Example, TrainConfig, discard_state, seed_everything, train
 
     set_threads(settings.get("threads"))
     cfg = TrainConfig.from_dict({**settings["train"], "seed": int(settings["seed"])})
@@ -199,13 +241,17 @@ def train_student(model: str, train_examples: str, valid_examples: str, rational
     vrows = [Example(i, l) for i, l in zip(va["input"], va["label"])]
     seed_everything(cfg.seed)
     m, tok = _load(model, settings.get("device", "auto"))
-    result = train(m, tok, rows, vrows, df["task"].iloc[0], cfg, multitask=multitask, log=log.info)
+    state_dir = Path(out_dir).parent / "train_state"  # outside the declared output: survives a killed job
+    result = train(m, tok, rows, vrows, df["task"].iloc[0], cfg, multitask=multitask, log=log.info,
+                   state_dir=state_dir)
     with io.atomic_dir(out_dir) as tmp:
         m.save_pretrained(tmp)
         tok.save_pretrained(tmp)
         io.write_json({"variant": variant, "multitask": multitask, "history": result.history,
                        "best_step": result.best_step, "best_valid_accuracy": result.best_accuracy,
-                       "seconds": round(result.seconds, 2), "settings": settings}, Path(tmp) / "train.json")
+                       "seconds": round(result.seconds, 2), "resumed_from_step": result.resumed_from,
+                       "tokens": result.tokens, "settings": settings}, Path(tmp) / "train.json")
+    discard_state(state_dir)
     return {"best_valid_accuracy": result.best_accuracy}
 
 
@@ -232,23 +278,39 @@ def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings
 
 # -------------------------------------------------------------------------------- aggregate
 
-def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_out: str, plot_out: str) -> pd.DataFrame:
-    """``runs``: dicts with dataset, variant, seed, predictions (path); ``teacher``: dataset, metrics (path).
+def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_out: str, plot_out: str,
+              k_plot_out: str | None = None, similarity_out: str | None = None) -> pd.DataFrame:
+    """``runs``: dicts with dataset, variant, seed, predictions (path); ``teacher``: dataset, metrics
+    (path) and optionally predictions (the teacher's test predictions, for agreement).
 
     Accuracy is recomputed from each run's saved predictions, not copied from its metrics file.
     """
-    from .report import accuracy_table, bar_chart, to_markdown
+    from .report import accuracy_table, accuracy_vs_k, bar_chart, to_markdown
+
+    from .tasks import normalise
 
     rows = []
+    teacher_preds = {t["dataset"]: io.read_parquet(t["predictions"], schemas.PREDICTIONS).set_index("id")
+                     for t in teacher if t.get("predictions")}
     for r in runs:
         p = io.read_parquet(r["predictions"], schemas.EVAL_PREDICTIONS)
-        rows.append({"dataset": r["dataset"], "variant": r["variant"], "seed": int(r["seed"]),
-                     "accuracy": 100.0 * float(p["correct"].mean())})
+        row = {"dataset": r["dataset"], "variant": r["variant"], "seed": int(r["seed"]),
+               "accuracy": 100.0 * float(p["correct"].mean())}
+        if r["dataset"] in teacher_preds:  # teacher-student agreement on the test split
+            tp = teacher_preds[r["dataset"]]["prediction"].reindex(p["id"]).fillna("")
+            row["agreement"] = 100.0 * float(np.mean([normalise(a) == normalise(b) for a, b in zip(p["prediction"], tp)]))
+        rows.append(row)
     per_run = pd.DataFrame(rows)
+    if similarity_out and "agreement" in per_run:
+        g = per_run.groupby(["dataset", "variant"])["agreement"]
+        sim = pd.DataFrame({"agreement_mean": g.mean(), "agreement_std": g.std(ddof=1).fillna(0.0)}).reset_index()
+        io.write_text(sim.round(2).to_csv(index=False), similarity_out)
     teach = {t["dataset"]: 100.0 * json.loads(Path(t["metrics"]).read_text())["accuracy"] for t in teacher}
     table = accuracy_table(per_run, teach)
     Path(csv_out).parent.mkdir(parents=True, exist_ok=True)
     io.write_text(table.to_csv(index=False), csv_out)
     io.write_text(to_markdown(table), md_out)
     bar_chart(per_run, teach, plot_out)
+    if k_plot_out:
+        accuracy_vs_k(per_run, k_plot_out)
     return table

@@ -2,18 +2,26 @@
 
 One readable loop.  Each step takes a batch of examples and builds from the *same* examples a label
 batch (``predict: x -> y``) and, when the variant has rationales, a rationale batch
-(``explain: x -> r``); the loss is ``(1 - w) * L_label + w * L_rationale``.  Validation accuracy is
-measured every ``eval_every`` steps; the best checkpoint is the one kept.
+(``explain: x -> r``); the loss is ``(1 - w) * L_label + w * L_rationale``.  Batches are padded
+to their own longest sequence and drawn from length-sorted groups, so little compute goes to
+padding; micro-batches with gradient accumulation reach the configured batch size.  Validation
+accuracy is measured every ``eval_every`` steps; the best checkpoint is the one kept.  With a
+``state_dir``, the whole training state (weights, optimiser, schedule, data order, RNG, best
+checkpoint) is saved every ``save_every`` steps, and a rerun resumes from it.
 """
 
 from __future__ import annotations
 
-import copy
+import hashlib
+import json
 import math
+import os
+import shutil
 import random
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -27,7 +35,8 @@ from .tasks import PREFIX_LABEL, PREFIX_RATIONALE, is_correct
 @dataclass
 class TrainConfig:
     steps: int = 1000
-    batch_size: int = 32
+    batch_size: int = 32  # examples per optimiser step
+    micro_batch_size: int | None = None  # examples per forward/backward (default: batch_size)
     lr: float = 5e-4
     weight_decay: float = 0.0
     warmup_steps: int = 0
@@ -37,6 +46,8 @@ class TrainConfig:
     max_input_tokens: int = 512
     max_target_tokens: int = 64
     max_new_tokens: int = 64
+    group_by_length: bool = True  # batches from length-sorted groups of 50 batches
+    save_every: int = 0  # steps between saved training states (0: at every evaluation)
     seed: int = 0
 
     @classmethod
@@ -61,6 +72,8 @@ class TrainResult:
     best_step: int = 0
     best_accuracy: float = -1.0
     seconds: float = 0.0
+    resumed_from: int = 0
+    tokens: int = 0  # non-padding input + target tokens seen
 
 
 def seed_everything(seed: int) -> None:
@@ -69,19 +82,62 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _batch_loss(model, tokenizer, sources: list[str], targets: list[str], cfg: TrainConfig, device) -> torch.Tensor:
+def _encode(tokenizer, sources: list[str], targets: list[str], cfg: TrainConfig, device):
     enc = tokenizer(sources, return_tensors="pt", padding=True, truncation=True, max_length=cfg.max_input_tokens)
     lab = tokenizer(text_target=targets, return_tensors="pt", padding=True, truncation=True,
                     max_length=cfg.max_target_tokens)["input_ids"]
     lab[lab == tokenizer.pad_token_id] = -100
-    return model(input_ids=enc["input_ids"].to(device), attention_mask=enc["attention_mask"].to(device),
-                 labels=lab.to(device)).loss
+    n_tokens = int(enc["attention_mask"].sum()) + int((lab >= 0).sum())
+    return enc["input_ids"].to(device), enc["attention_mask"].to(device), lab.to(device), n_tokens
+
+
+def _loss(model, ids, mask, labels) -> torch.Tensor:
+    return model(input_ids=ids, attention_mask=mask, labels=labels).loss
 
 
 def validation_accuracy(model, tokenizer, rows: Sequence[Example], task: str, cfg: TrainConfig, prefix: str) -> float:
     preds = generate(model, tokenizer, [prefix + r.input for r in rows], cfg.eval_batch_size, cfg.max_new_tokens,
                      cfg.max_input_tokens, show_progress=False)
     return float(np.mean([is_correct(task, p, r.label) for p, r in zip(preds, rows)])) if rows else 0.0
+
+
+def next_batches(rows: Sequence[Example], cfg: TrainConfig, rng: random.Random) -> list[list[int]]:
+    """One epoch of batches (index lists): shuffled, then length-grouped within chunks of 50 batches."""
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    if cfg.group_by_length:
+        chunk = 50 * cfg.batch_size
+        grouped = []
+        for i in range(0, len(order), chunk):
+            part = sorted(order[i : i + chunk], key=lambda j: len(rows[j].input))
+            grouped += part
+        order = grouped
+    batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
+    batches = [b for b in batches if len(b) == cfg.batch_size] or batches  # drop a short last batch
+    rng.shuffle(batches)
+    return batches
+
+
+def fingerprint(cfg: TrainConfig, multitask: bool, n_train: int) -> str:
+    d = asdict(cfg) | {"multitask": multitask, "n_train": n_train}
+    d.pop("save_every")
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def save_state(path: Path, state: dict) -> None:
+    """Write the training state atomically (a killed save never leaves a half file behind)."""
+    path.mkdir(parents=True, exist_ok=True)
+    tmp = path / "state.pt.tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path / "state.pt")
+
+
+def load_state(path: Path, expected: str) -> dict | None:
+    f = path / "state.pt"
+    if not f.exists():
+        return None
+    state = torch.load(f, map_location="cpu", weights_only=True)
+    return state if state.get("fingerprint") == expected else None
 
 
 def train(
@@ -94,6 +150,8 @@ def train(
     multitask: bool,
     log: Callable[[str], None] = print,
     show_progress: bool = True,
+    state_dir: str | Path | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> TrainResult:
     """Train in place; on return ``model`` holds the best-on-validation weights."""
     seed_everything(cfg.seed)
@@ -102,6 +160,7 @@ def train(
     model.requires_grad_(True)  # a model that was used for attribution comes back frozen
     if multitask and any(r.rationale is None for r in train_rows):
         raise ValueError("multitask training needs a rationale for every training example")
+    micro = min(cfg.micro_batch_size or cfg.batch_size, cfg.batch_size)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
 
@@ -113,44 +172,89 @@ def train(
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     rng = random.Random(cfg.seed)
-    order: list[int] = []
+    pending: list[list[int]] = []
     result = TrainResult()
     best_state = None
-    start = time.time()
+    start_step = 1
+    fp = fingerprint(cfg, multitask, len(train_rows))
+    state_path = Path(state_dir) if state_dir else None
+    if state_path is not None:
+        state = load_state(state_path, fp)
+        if state is not None:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            rng.setstate(_tuple(state["rng"]))
+            torch.set_rng_state(state["torch_rng"])
+            pending = state["pending"]
+            best_state = state["best_state"]
+            result = TrainResult(**json.loads(state["result"]))
+            result.resumed_from = start_step = state["step"] + 1
+            log(f"resuming from the state saved at step {state['step']}")
+    save_every = cfg.save_every or cfg.eval_every
+    t0 = time.time() - result.seconds
     bar = progress(cfg.steps, "train", "step", disable=not show_progress)
-    for step in range(1, cfg.steps + 1):
+    bar.update(start_step - 1)
+    for step in range(start_step, cfg.steps + 1):
         model.train()
-        if len(order) < cfg.batch_size:
-            more = list(range(len(train_rows)))
-            rng.shuffle(more)
-            order += more
-        idx, order = order[: cfg.batch_size], order[cfg.batch_size :]
-        batch = [train_rows[i] for i in idx]
-        with autocast:
-            loss = _batch_loss(model, tokenizer, [label_prefix + r.input for r in batch], [r.label for r in batch], cfg, device)
-            if multitask:
-                r_loss = _batch_loss(model, tokenizer, [PREFIX_RATIONALE + r.input for r in batch],
-                                     [r.rationale for r in batch], cfg, device)
-                loss = (1 - cfg.rationale_weight) * loss + cfg.rationale_weight * r_loss
-        loss.backward()
+        if not pending:
+            pending = next_batches(train_rows, cfg, rng)
+        batch = [train_rows[i] for i in pending.pop(0)]
+        total = 0.0
+        for m0 in range(0, len(batch), micro):
+            part = batch[m0 : m0 + micro]
+            share = len(part) / len(batch)
+            with autocast:
+                ids, mask, lab, n = _encode(tokenizer, [label_prefix + r.input for r in part], [r.label for r in part],
+                                            cfg, device)
+                loss = _loss(model, ids, mask, lab)
+                result.tokens += n
+                if multitask:
+                    ids, mask, lab, n = _encode(tokenizer, [PREFIX_RATIONALE + r.input for r in part],
+                                                [r.rationale for r in part], cfg, device)
+                    loss = (1 - cfg.rationale_weight) * loss + cfg.rationale_weight * _loss(model, ids, mask, lab)
+                    result.tokens += n
+            (loss * share).backward()
+            total += loss.item() * share
+        if not math.isfinite(total):
+            raise FloatingPointError(f"training loss is {total} at step {step}")
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
         opt.zero_grad(set_to_none=True)
-        if not math.isfinite(loss.item()):
-            raise FloatingPointError(f"training loss is {loss.item()} at step {step}")
-        bar.set_postfix(loss=f"{loss.item():.3f}")
+        bar.set_postfix(loss=f"{total:.3f}")
         bar.update(1)
         if step % cfg.eval_every == 0 or step == cfg.steps:
             acc = validation_accuracy(model, tokenizer, valid_rows, task, cfg, label_prefix)
-            result.history.append({"step": step, "loss": float(loss.item()), "valid_accuracy": acc,
-                                   "seconds": round(time.time() - start, 2)})
-            log(f"step {step}: loss {loss.item():.4f}, valid accuracy {acc:.4f}")
+            result.history.append({"step": step, "loss": float(total), "valid_accuracy": acc,
+                                   "seconds": round(time.time() - t0, 2)})
+            log(f"step {step}: loss {total:.4f}, valid accuracy {acc:.4f}")
             if acc > result.best_accuracy:
                 result.best_accuracy, result.best_step = acc, step
                 best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        if state_path is not None and (step % save_every == 0) and step < cfg.steps:
+            result.seconds = time.time() - t0
+            save_state(state_path, {
+                "fingerprint": fp, "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "rng": _lists(rng.getstate()), "torch_rng": torch.get_rng_state(),
+                "pending": pending, "best_state": best_state, "result": json.dumps(asdict(result)),
+            })
+        if on_step is not None:
+            on_step(step)
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
-    result.seconds = time.time() - start
+    result.seconds = time.time() - t0
     return result
+
+
+def discard_state(state_dir: str | Path) -> None:
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def _lists(x):
+    return [_lists(v) for v in x] if isinstance(x, (tuple, list)) else x
+
+
+def _tuple(x):
+    return tuple(_tuple(v) for v in x) if isinstance(x, list) else x

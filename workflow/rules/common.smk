@@ -13,6 +13,9 @@ TEACHER = config["teacher"]["model"]
 STUDENT = config["student"]["model"]
 METHODS = list(config["attribution"]["methods"])
 KS = [int(k) for k in config["rationales"]["k"]]
+CONTROLS = ["random", "masked"]
+# the attribution whose words (random) and ranking (masked) the controls use
+CONTROL_METHOD = config["rationales"].get("control_method", METHODS[0])
 SEEDS = [int(s) for s in config["student"]["seeds"]]
 DEVICE = config.get("device", "auto")
 THREADS = int(config.get("threads", 1))
@@ -26,7 +29,8 @@ wildcard_constraints:
     seed=r"\d+",
     k=r"\d+",
     method="|".join(METHODS),
-    variant=r"standard|llm|(" + "|".join(METHODS) + r")-k\d+",
+    variant=r"standard|llm|(" + "|".join(METHODS + CONTROLS) + r")-k\d+",
+    control="|".join(CONTROLS),
     alias=r"[^/]+",
 
 
@@ -107,6 +111,8 @@ def variants(dataset):
     for v in config["student"]["variants"]:
         if v == "saliency":
             out += [f"{m}-k{k}" for m in METHODS for k in KS]
+        elif v in CONTROLS:
+            out += [f"{v}-k{k}" for k in KS]
         elif v == "llm":
             if has_llm(dataset):
                 out.append("llm")
@@ -151,7 +157,27 @@ def aggregate_runs():
 
 
 def teacher_metrics():
-    return [dict(dataset=d, metrics=f"{R}/{d}/teacher/{TEACHER}/predictions/test.json") for d in DATASETS]
+    return [
+        dict(
+            dataset=d,
+            metrics=f"{R}/{d}/teacher/{TEACHER}/predictions/test.json",
+            predictions=f"{R}/{d}/teacher/{TEACHER}/predictions/test.parquet",
+        )
+        for d in DATASETS
+    ]
+
+
+def overlap_items():
+    return [
+        dict(
+            dataset=d,
+            method=m,
+            attributions=f"{R}/{d}/teacher/{TEACHER}/attributions/{m}/train.parquet",
+            examples=f"{R}/{d}/data/train.parquet",
+        )
+        for d in DATASETS
+        for m in METHODS
+    ]
 
 
 def all_targets():
@@ -160,5 +186,7 @@ def all_targets():
         f"{R}/tables/accuracy.csv",
         f"{R}/tables/accuracy.md",
         f"{R}/plots/accuracy.png",
+        f"{R}/plots/accuracy_vs_k.png",
+        f"{R}/tables/answer_overlap.csv",
         *html,
     ]

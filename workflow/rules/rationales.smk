@@ -1,6 +1,8 @@
 localrules:
     rationales,
+    control_rationales,
     attribution_html,
+    answer_overlap,
 
 
 rule rationales:
@@ -42,3 +44,43 @@ rule attribution_html:
         f"{R}/logs/{{dataset}}/teacher/{TEACHER}/attribution_html_{{method}}_{{split}}.log",
     script:
         "../scripts/attribution_html.py"
+
+
+rule control_rationales:
+    """Controls: k random words of the same input, or the top-k without any gold-answer word."""
+    input:
+        attributions=f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{CONTROL_METHOD}/{{split}}.parquet",
+        examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
+    output:
+        f"{R}/{{dataset}}/rationales/{TEACHER}/{{control}}/k{{k}}/{{split}}.parquet",
+    params:
+        k=lambda w: int(w.k),
+        seed=int(config["rationales"].get("control_seed", 0)),
+        exclude_punctuation=bool(config["rationales"].get("exclude_punctuation", True)),
+        exclude_stopwords=bool(config["rationales"].get("exclude_stopwords", False)),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{R}/logs/{{dataset}}/rationales/{TEACHER}/{{control}}/k{{k}}/{{split}}.log",
+    script:
+        "../scripts/control_rationales.py"
+
+
+rule answer_overlap:
+    """How often the teacher's top-k words are part of the gold answer, per dataset, method and k."""
+    input:
+        [i["attributions"] for i in overlap_items()],
+    output:
+        csv=report(f"{R}/tables/answer_overlap.csv", caption="../report/answer_overlap.rst", category="Analyses"),
+        md=f"{R}/tables/answer_overlap.md",
+    params:
+        analyses=overlap_items(),
+        ks=KS,
+        exclude_punctuation=bool(config["rationales"].get("exclude_punctuation", True)),
+        exclude_stopwords=bool(config["rationales"].get("exclude_stopwords", False)),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{R}/logs/answer_overlap.log",
+    script:
+        "../scripts/answer_overlap.py"

@@ -1,0 +1,36 @@
+from akd.rationales import answer_overlap, answer_words, masked_rows, random_rows
+
+
+def _row(ex_id, words, scores):
+    return {"id": ex_id, "words": words, "scores": scores}
+
+
+def test_answer_words_match_numbers_by_value():
+    assert answer_words("( 12.0 - 4.0 )") == {"12.0", "4.0"}
+    assert answer_words("wooded area") == {"wooded", "area"}
+
+
+def test_masked_control_never_contains_answer_words_and_keeps_k():
+    rows = [_row("a", ["Eva", "had", "12", "marbles", "sold", "4"], [1.0, 0.1, 9.0, 0.5, 3.0, 8.0])]
+    out = masked_rows(rows, {"a": "( 12.0 - 4.0 )"}, 2)[0]
+    assert out["words"] == ["Eva", "sold"]  # 12 and 4 are the answer's numbers; the next best fill in
+    assert out["positions"] == [0, 4]
+
+
+def test_random_control_is_seeded_distinct_and_in_input_order():
+    rows = [_row(f"e{i}", ["the", "dog", "barks", ".", "loud", "dog"], [0.0] * 6) for i in range(30)]
+    a, b = random_rows(rows, 2, seed=0), random_rows(rows, 2, seed=0)
+    assert a == b and random_rows(rows, 2, seed=1) != a
+    for r in a:
+        assert r["positions"] == sorted(r["positions"]) and len(set(w.lower() for w in r["words"])) == 2
+        assert "." not in r["words"]
+    assert len({tuple(r["positions"]) for r in a}) > 3  # examples get different draws
+
+
+def test_answer_overlap_counts():
+    rows = [_row("a", ["wooded", "area", "zoo", "beaver"], [4.0, 1.0, 3.0, 2.0]),
+            _row("b", ["zoo", "beaver", "wooded"], [3.0, 2.0, 1.0])]
+    labels = {"a": "wooded area", "b": "wooded area"}
+    k1, k2 = answer_overlap(rows, labels, [1, 2])
+    assert k1["examples_with_answer_word"] == 0.5 and k1["topk_words_in_answer"] == 0.5
+    assert k2["examples_with_answer_word"] == 0.5 and k2["topk_words_in_answer"] == 0.25
