@@ -54,7 +54,7 @@ def test_aggregate_recomputes_accuracy_from_predictions(tmp_path):
     tm = tmp_path / "teacher.json"
     io.write_json({"accuracy": 0.9}, tm)
     table = stages.aggregate(runs, [{"dataset": "d", "metrics": str(tm)}], tmp_path / "a.csv", tmp_path / "a.md",
-                             tmp_path / "a.png")
+                             tmp_path / "a.png", references={"paper": {"d": 61.5}})
     for v, accs in truth.items():
         row = table[table["variant"] == v].iloc[0]
         assert row["mean"] == pytest.approx(np.mean(accs), abs=0.01)
@@ -63,6 +63,7 @@ def test_aggregate_recomputes_accuracy_from_predictions(tmp_path):
     md = (tmp_path / "a.md").read_text()
     assert f"{np.mean(truth['standard']):.2f} ± {np.std(truth['standard'], ddof=1):.2f}" in md
     assert list(table["variant"]) == ["standard", "saliency-k5"]
+    assert "| paper | 61.50 |" in md
 
 
 def test_write_is_atomic_and_schema_checked(tmp_path):

@@ -27,8 +27,9 @@ def accuracy_table(per_run: pd.DataFrame, teacher: dict[str, float]) -> pd.DataF
     return table.round(2).reset_index(drop=True)
 
 
-def to_markdown(table: pd.DataFrame) -> str:
-    """Wide markdown: a row per dataset, a column per variant (mean ± std over seeds), the teacher."""
+def to_markdown(table: pd.DataFrame, references: dict[str, dict[str, float]] | None = None) -> str:
+    """Wide markdown: a row per dataset, a column per variant (mean ± std over seeds), the teacher;
+    published reference numbers (``references``: name -> dataset -> accuracy) as extra rows."""
     variants = _variant_order(table["variant"])
     head = "| dataset | teacher | " + " | ".join(variants) + " |"
     sep = "|---" * (len(variants) + 2) + "|"
@@ -38,6 +39,12 @@ def to_markdown(table: pd.DataFrame) -> str:
         teacher = sub["teacher"].iloc[0]
         t = "" if pd.isna(teacher) else f"{teacher:.2f}"
         lines.append(f"| {ds} | {t} | " + " | ".join(cells.get(v, "") for v in variants) + " |")
+    if references:
+        lines += ["", "| reference | " + " | ".join(sorted(table["dataset"].unique())) + " |",
+                  "|---" * (1 + table["dataset"].nunique()) + "|"]
+        for name, vals in references.items():
+            lines.append(f"| {name} | " + " | ".join(
+                f"{vals[d]:.2f}" if d in vals else "" for d in sorted(table["dataset"].unique())) + " |")
     n = int(table["seeds"].max()) if len(table) else 0
     lines.append("")
     lines.append(f"Test accuracy (%), mean ± sample std over up to {n} seeds; teacher: the teacher's own test accuracy.")

@@ -279,7 +279,8 @@ def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings
 # -------------------------------------------------------------------------------- aggregate
 
 def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_out: str, plot_out: str,
-              k_plot_out: str | None = None, similarity_out: str | None = None) -> pd.DataFrame:
+              k_plot_out: str | None = None, similarity_out: str | None = None,
+              references: dict | None = None) -> pd.DataFrame:
     """``runs``: dicts with dataset, variant, seed, predictions (path); ``teacher``: dataset, metrics
     (path) and optionally predictions (the teacher's test predictions, for agreement).
 
@@ -309,7 +310,7 @@ def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_ou
     table = accuracy_table(per_run, teach)
     Path(csv_out).parent.mkdir(parents=True, exist_ok=True)
     io.write_text(table.to_csv(index=False), csv_out)
-    io.write_text(to_markdown(table), md_out)
+    io.write_text(to_markdown(table, references), md_out)
     bar_chart(per_run, teach, plot_out)
     if k_plot_out:
         accuracy_vs_k(per_run, k_plot_out)
