@@ -34,3 +34,27 @@ def test_answer_overlap_counts():
     k1, k2 = answer_overlap(rows, labels, [1, 2])
     assert k1["examples_with_answer_word"] == 0.5 and k1["topk_words_in_answer"] == 0.5
     assert k2["examples_with_answer_word"] == 0.5 and k2["topk_words_in_answer"] == 0.25
+
+
+def test_topk_similarity_is_one_against_itself(tiny_model, tmp_path):
+    import pandas as pd
+
+    from akd import io, schemas
+    from akd.attribution import Settings, attribute
+    from akd.sources.synthetic import generate
+    from akd.stages import topk_similarity
+
+    model, tok = tiny_model
+    df = pd.DataFrame(generate("nli", 6, 0, "test"))
+    preds = ["entailment"] * 6
+    rows = attribute(model, tok, df.to_dict("records"), preds, Settings(template="dss", prefix="predict: "),
+                     show_progress=False)
+    same = tmp_path / "same.parquet"
+    io.write_parquet(pd.DataFrame(rows), same, schemas.ATTRIBUTIONS)
+    sim = {"method": "saliency", "k": 3, "n": 6}
+    assert topk_similarity(model, tok, df, preds, str(same), "predict: ", sim)["topk_jaccard"] == 1.0
+    for r in rows:
+        r["scores"] = [-s for s in r["scores"]]  # the opposite ranking
+    other = tmp_path / "other.parquet"
+    io.write_parquet(pd.DataFrame(rows), other, schemas.ATTRIBUTIONS)
+    assert topk_similarity(model, tok, df, preds, str(other), "predict: ", sim)["topk_jaccard"] < 0.5

@@ -68,6 +68,7 @@ def test_tiny_config_end_to_end(tmp_path):
     assert (res / "plots/accuracy_vs_k.png").stat().st_size > 1000
     sim = pd.read_csv(res / "tables/similarity.csv")
     assert len(sim) == 2 * len(variants) and sim["agreement_mean"].between(0, 100).all()
+    assert sim["topk_jaccard_mean"].between(0, 100).all()
     # nothing is left to do after a complete run
     again = snakemake("-n", "--configfile", str(ROOT / "tests/configs/tiny.yaml"), cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
@@ -91,7 +92,7 @@ def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
     # 4 datasets x (standard + saliency, random, masked at 5 k each + llm) x 3 seeds
     assert counts["train_student"] == 4 * 17 * 3 and counts["evaluate"] == 4 * 17 * 3
     assert counts["rationales"] == 20 and counts["control_rationales"] == 40
-    assert counts["prepare"] == 4 and counts["attribute"] == 4
+    assert counts["prepare"] == 4 and counts["attribute"] == 8  # train (rationales) + test (similarity)
     assert counts["teacher_predict"] == 8 and "teacher_finetune" not in counts
 
 

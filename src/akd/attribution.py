@@ -45,6 +45,7 @@ class Settings:
     batch_size: int = 16
     max_input_tokens: int = 1024
     template: str = "prompt"
+    prefix: str = ""  # text before the rendered input (the student's "predict: "); never competes
 
     def __post_init__(self):
         if self.method not in METHODS:
@@ -229,6 +230,13 @@ def tokenizer_pad_id(model) -> int:
     return int(pad if not isinstance(pad, list) else pad[0])
 
 
+def _prefixed(r: Rendered, prefix: str) -> Rendered:
+    if not prefix:
+        return r
+    n = len(prefix)
+    return Rendered(prefix + r.text, tuple((f, a + n, b + n) for f, a, b in r.spans))
+
+
 def _is_oom(err: BaseException) -> bool:
     return isinstance(err, torch.cuda.OutOfMemoryError) or "out of memory" in str(err).lower()
 
@@ -248,7 +256,8 @@ def attribute(
     model.requires_grad_(False)
     device = next(model.parameters()).device
     eos = tokenizer.eos_token or "</s>"
-    rendered = [render(e["task"], fields_dict(e["fields"]), settings.template, eos) for e in examples]
+    rendered = [_prefixed(render(e["task"], fields_dict(e["fields"]), settings.template, eos), settings.prefix)
+                for e in examples]
     rows: list[dict | None] = [None] * len(examples)
     bar = progress(len(examples), f"attribute ({settings.method})", "ex", disable=not show_progress)
     pending = length_sorted_batches([len(r.text) for r in rendered], settings.batch_size)

@@ -255,7 +255,14 @@ def train_student(model: str, train_examples: str, valid_examples: str, rational
     return {"best_valid_accuracy": result.best_accuracy}
 
 
-def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings: dict) -> dict:
+def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings: dict,
+             teacher_attributions: str | None = None) -> dict:
+    """Test accuracy; with the teacher's test attributions, also the overlap of top-k words.
+
+    ``settings["similarity"]`` (method, k, n, ...): the student is attributed with the same method
+    for its own answer on the first n test examples, and the Jaccard index between its top-k word
+    positions and the teacher's is averaged.
+    """
     from .generation import generate
     from .models import set_threads
     from .tasks import PREFIX_LABEL
@@ -272,8 +279,35 @@ def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings
                      out, schemas.EVAL_PREDICTIONS, {"model": model_dir})
     metrics = {"accuracy": float(np.mean(correct)), "n": len(df), "best_step": info["best_step"],
                "best_valid_accuracy": info["best_valid_accuracy"]}
+    sim = settings.get("similarity")
+    if teacher_attributions and sim:
+        metrics.update(topk_similarity(m, tok, df, preds, teacher_attributions, prefix, sim))
     io.write_json(metrics, metrics_out)
     return metrics
+
+
+def topk_similarity(model, tok, df: pd.DataFrame, preds: list[str], teacher_attributions: str, prefix: str,
+                    sim: dict) -> dict:
+    from .attribution import Settings
+    from .attribution import attribute as run_attribution
+    from .rationales import top_k
+
+    teacher = io.read_parquet(teacher_attributions, schemas.ATTRIBUTIONS).set_index("id")
+    n = min(int(sim.get("n", 200)), len(df))
+    sub = df.iloc[:n]
+    k = int(sim["k"])
+    s = Settings(method=sim["method"], reduce=sim.get("reduce", "l2"), aggregate=sim.get("aggregate", "sum"),
+                 n_steps=int(sim.get("n_steps", 32)), batch_size=int(sim.get("batch_size", 16)), template="dss",
+                 prefix=prefix)
+    rows = run_attribution(model, tok, sub.to_dict("records"), preds[:n], s, show_progress=False)
+    scores = []
+    for r in rows:
+        t = teacher.loc[r["id"]]
+        mine = {(r["word_field"][j], r["word_start"][j]) for j in top_k(r["words"], r["scores"], k, True)}
+        theirs = {(t["word_field"][j], t["word_start"][j]) for j in top_k(list(t["words"]), list(t["scores"]), k, True)}
+        scores.append(len(mine & theirs) / max(1, len(mine | theirs)))
+    return {"topk_jaccard": float(np.mean(scores)) if scores else float("nan"), "similarity_k": k,
+            "similarity_n": n, "similarity_method": sim["method"]}
 
 
 # -------------------------------------------------------------------------------- aggregate
@@ -297,6 +331,10 @@ def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_ou
         p = io.read_parquet(r["predictions"], schemas.EVAL_PREDICTIONS)
         row = {"dataset": r["dataset"], "variant": r["variant"], "seed": int(r["seed"]),
                "accuracy": 100.0 * float(p["correct"].mean())}
+        if r.get("metrics") and Path(r["metrics"]).exists():
+            jac = json.loads(Path(r["metrics"]).read_text()).get("topk_jaccard")
+            if jac is not None:
+                row["topk_jaccard"] = 100.0 * jac
         if r["dataset"] in teacher_preds:  # teacher-student agreement on the test split
             tp = teacher_preds[r["dataset"]]["prediction"].reindex(p["id"]).fillna("")
             row["agreement"] = 100.0 * float(np.mean([normalise(a) == normalise(b) for a, b in zip(p["prediction"], tp)]))
@@ -304,7 +342,11 @@ def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_ou
     per_run = pd.DataFrame(rows)
     if similarity_out and "agreement" in per_run:
         g = per_run.groupby(["dataset", "variant"])["agreement"]
-        sim = pd.DataFrame({"agreement_mean": g.mean(), "agreement_std": g.std(ddof=1).fillna(0.0)}).reset_index()
+        sim = pd.DataFrame({"agreement_mean": g.mean(), "agreement_std": g.std(ddof=1).fillna(0.0)})
+        if "topk_jaccard" in per_run:
+            j = per_run.groupby(["dataset", "variant"])["topk_jaccard"]
+            sim["topk_jaccard_mean"], sim["topk_jaccard_std"] = j.mean(), j.std(ddof=1).fillna(0.0)
+        sim = sim.reset_index()
         io.write_text(sim.round(2).to_csv(index=False), similarity_out)
     teach = {t["dataset"]: 100.0 * json.loads(Path(t["metrics"]).read_text())["accuracy"] for t in teacher}
     table = accuracy_table(per_run, teach)

@@ -153,7 +153,24 @@ def run_dir(r):
 
 
 def aggregate_runs():
-    return [dict(r, predictions=f"{run_dir(r)}/test_predictions.parquet") for r in runs()]
+    return [
+        dict(r, predictions=f"{run_dir(r)}/test_predictions.parquet", metrics=f"{run_dir(r)}/metrics.json")
+        for r in runs()
+    ]
+
+
+def similarity_settings():
+    """Teacher-student top-k overlap: the controls' attribution method at the largest k."""
+    a = config["attribution"]
+    return {
+        "method": CONTROL_METHOD,
+        "k": max(KS),
+        "n": int(config["student"].get("eval", {}).get("similarity_examples", 200)),
+        "reduce": a.get("reduce", "l2"),
+        "aggregate": a.get("aggregate", "sum"),
+        "n_steps": int(a.get("n_steps", 32)),
+        "batch_size": int(a.get("batch_size", 16)),
+    }
 
 
 def teacher_metrics():

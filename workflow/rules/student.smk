@@ -28,11 +28,13 @@ rule evaluate:
     input:
         model=f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/model",
         examples=f"{R}/{{dataset}}/data/test.parquet",
+        teacher_attributions=f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{CONTROL_METHOD}/test.parquet",
     output:
         predictions=f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/test_predictions.parquet",
         metrics=f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/metrics.json",
     params:
-        settings=dict(config["student"].get("eval", {})) | {"device": DEVICE},
+        settings={k: v for k, v in config["student"].get("eval", {}).items() if k != "similarity_examples"}
+        | {"device": DEVICE, "similarity": similarity_settings()},
     threads: THREADS
     resources:
         gpu=1,
