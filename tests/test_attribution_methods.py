@@ -13,6 +13,12 @@ from akd.tasks import fields_dict, render
 ARCHS = ("t5-nano", "gpt2-nano", "llama-nano")
 
 
+def _prompt_batch(model, tok, n=3):
+    targets = ["entailment", "neutral", "contradiction"][:n]
+    prompts = [render(e["task"], fields_dict(e["fields"]), "prompt", tok.eos_token).text for e in _examples()[:n]]
+    return prompts, targets, encode_batch(model, tok, prompts, targets, 1024)
+
+
 def _examples():
     ex = generate("nli", 5, 7, "test")
     ex[0]["fields"][0]["text"] = "the dog ."
@@ -45,10 +51,7 @@ def test_batched_equals_per_example(models64, arch, method):
 def test_saliency_equals_autograd_written_out(models64, arch):
     """No captum: the gradient of the summed answer log-probs, computed directly."""
     model, tok = models64[arch]
-    ex = _examples()[:3]
-    targets = ["entailment", "neutral", "contradiction"]
-    prompts = [render(e["task"], fields_dict(e["fields"]), "prompt", tok.eos_token).text for e in ex]
-    batch = encode_batch(model, tok, prompts, targets, 1024)
+    prompts, targets, batch = _prompt_batch(model, tok)
     scores, values = token_scores(model, batch, Settings(method="saliency"))
     for i, (p, t) in enumerate(zip(prompts, targets)):
         if model.config.is_encoder_decoder:
@@ -75,10 +78,7 @@ def test_saliency_equals_autograd_written_out(models64, arch):
 @pytest.mark.parametrize("arch", ARCHS)
 def test_integrated_gradients_completeness(models64, arch):
     model, tok = models64[arch]
-    ex = _examples()[:3]
-    targets = ["entailment", "neutral", "contradiction"]
-    prompts = [render(e["task"], fields_dict(e["fields"]), "prompt", tok.eos_token).text for e in ex]
-    batch = encode_batch(model, tok, prompts, targets, 1024)
+    _, _, batch = _prompt_batch(model, tok)
     # Llama's pad row is all zeros (padding_idx) and RMSNorm is scale-invariant, so the path from a zero
     # baseline is steep near it: 64 steps leave ~12% error there, 256 steps < 1e-5.
     n_steps = 256 if arch == "llama-nano" else 64

@@ -32,6 +32,11 @@ def top_k(
 ) -> list[int]:
     """Positions of the k highest-scoring distinct words (ties: earlier first), in input order."""
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    return first_k(words, order, k, exclude_punctuation, exclude_stopwords)
+
+
+def first_k(words: Sequence[str], order, k: int, exclude_punctuation: bool, exclude_stopwords: bool) -> list[int]:
+    """The first k distinct (case-insensitive) eligible words in ``order``, as positions in input order."""
     chosen, seen = [], set()
     for j in order:
         key = words[j].lower()
@@ -44,14 +49,18 @@ def top_k(
     return sorted(chosen)
 
 
+def _row(ex_id: str, words: Sequence[str], pos: list[int]) -> dict:
+    chosen = [words[j] for j in pos]
+    return {"id": ex_id, "rationale": " ".join(chosen), "words": chosen, "positions": pos}
+
+
 def rationale_rows(
     attributions: list[dict], k: int, exclude_punctuation: bool = False, exclude_stopwords: bool = False
 ) -> list[dict]:
     out = []
     for row in attributions:
         pos = top_k(list(row["words"]), list(row["scores"]), k, exclude_punctuation, exclude_stopwords)
-        words = [row["words"][j] for j in pos]
-        out.append({"id": row["id"], "rationale": " ".join(words), "words": words, "positions": pos})
+        out.append(_row(row["id"], list(row["words"]), pos))
     return out
 
 
@@ -82,19 +91,8 @@ def random_rows(attributions: list[dict], k: int, seed: int, exclude_punctuation
     out = []
     for row in attributions:
         words = list(row["words"])
-        rng = np.random.default_rng(_seed(seed, row["id"]))
-        cand, seen = [], set()
-        for j in rng.permutation(len(words)):
-            key = words[j].lower()
-            if key in seen or not eligible(words[j], exclude_punctuation, exclude_stopwords):
-                continue
-            seen.add(key)
-            cand.append(int(j))
-            if len(cand) == k:
-                break
-        pos = sorted(cand)
-        out.append({"id": row["id"], "rationale": " ".join(words[j] for j in pos), "words": [words[j] for j in pos],
-                    "positions": pos})
+        order = np.random.default_rng(_seed(seed, row["id"])).permutation(len(words))
+        out.append(_row(row["id"], words, first_k(words, order, k, exclude_punctuation, exclude_stopwords)))
     return out
 
 
@@ -117,8 +115,7 @@ def masked_rows(attributions: list[dict], labels: dict[str, str], k: int, exclud
         words = list(row["words"])
         scores = [s if not in_answer(w, ans) else -np.inf for w, s in zip(words, row["scores"])]
         pos = [j for j in top_k(words, scores, k, exclude_punctuation, exclude_stopwords) if np.isfinite(scores[j])]
-        out.append({"id": row["id"], "rationale": " ".join(words[j] for j in pos), "words": [words[j] for j in pos],
-                    "positions": pos})
+        out.append(_row(row["id"], words, pos))
     return out
 
 

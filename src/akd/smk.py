@@ -23,7 +23,8 @@ def job(snakemake):
         from .models import offline_env, set_threads
 
         set_threads(snakemake.threads)
-        offline_env() if _all_local(snakemake) else None
+        if _all_local(snakemake):
+            offline_env()
         yield
     except Exception:
         logging.exception("job failed")

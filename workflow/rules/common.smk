@@ -85,6 +85,12 @@ def teacher_settings(extra=None):
     return {**s, **(extra or {})}
 
 
+def finetune_settings():
+    """What teacher fine-tuning uses: the model, its template and the training slice (not generation)."""
+    s = teacher_settings({"train": dict(config["teacher"]["finetune"] or {})})
+    return {k: s[k] for k in ("model", "gguf_file", "trust_remote_code", "template", "device", "train")}
+
+
 def attribution_settings(method):
     """The attribution slice one method uses (so a change to another method's setting reruns nothing here)."""
     a = config["attribution"]

@@ -7,7 +7,7 @@ rule teacher_finetune:
     output:
         directory(f"{R}/{{dataset}}/teacher/{TEACHER}/model"),
     params:
-        settings=lambda w: teacher_settings({"train": dict(config["teacher"]["finetune"] or {})}),
+        settings=lambda w: finetune_settings(),
     threads: THREADS
     resources:
         gpu=1,
