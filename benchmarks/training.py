@@ -7,9 +7,10 @@
   and the rationale pass separately and mixes them with the same weight.
 
 Throughput is non-padding tokens (inputs + targets of both tasks) per second of training; no
-evaluation runs inside the timed steps.  Data: CQA train with PaLM rationales from the DSS release.
+evaluation runs inside the timed steps.  Data: a train split with PaLM rationales from the DSS
+release (``--dataset``: cqa, anli1 or svamp; e-SNLI's release has no train split here).
 
-    python benchmarks/training.py --model t5-small --steps 30 --batch-size 16
+    python benchmarks/training.py --model t5-small --steps 30 --batch-size 16 --dataset cqa
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from akd.sources.dss import load_split  # noqa: E402
 from akd.tasks import PREFIX_LABEL, PREFIX_RATIONALE  # noqa: E402
 from akd.training import Example, TrainConfig, train  # noqa: E402
+
+TASKS = {"cqa": "mc", "anli1": "nli", "svamp": "math"}
 
 
 def make_model(name: str, tok):
@@ -58,7 +61,7 @@ def dss_trainer_run(model, tok, rows: list[Example], steps: int, batch_size: int
     ds = Dataset.from_list([{"input": r.input, "label": r.label, "rationale": r.rationale} for r in rows]).map(
         encode, remove_columns=["input", "label", "rationale"])
     base = DataCollatorForSeq2Seq(tok, model=model, padding=True)
-    counted = {"tokens": 0}
+    counted = {"tokens": 0, "padded": 0}
 
     def collate(features):  # DSS's TaskPrefixDataCollator: two padded batches from the same examples
         pred = base([{k: f[k] for k in ("input_ids", "attention_mask", "labels")} for f in features])
@@ -66,6 +69,7 @@ def dss_trainer_run(model, tok, rows: list[Example], steps: int, batch_size: int
                       "labels": f["expl_labels"]} for f in features])
         for b in (pred, expl):
             counted["tokens"] += int(b["attention_mask"].sum()) + int((b["labels"] >= 0).sum())
+            counted["padded"] += b["input_ids"].numel() + b["labels"].numel()
         return {"pred": pred, "expl": expl}
 
     class TaskPrefixTrainer(Seq2SeqTrainer):
@@ -82,7 +86,22 @@ def dss_trainer_run(model, tok, rows: list[Example], steps: int, batch_size: int
     trainer = TaskPrefixTrainer(model=model, args=args, train_dataset=ds, data_collator=collate)
     t0 = time.perf_counter()
     trainer.train()
-    return time.perf_counter() - t0, counted["tokens"]
+    return time.perf_counter() - t0, counted["tokens"], counted["padded"]
+
+
+def count_padded_positions() -> dict:
+    """Count the positions (real + padding) our loop computes on, by wrapping its batch encoder."""
+    import akd.training as T
+
+    counted, encode = {"n": 0}, T._encode
+
+    def wrapped(*a, **kw):
+        ids, mask, lab, n = encode(*a, **kw)
+        counted["n"] += ids.numel() + lab.numel()
+        return ids, mask, lab, n
+
+    T._encode = wrapped
+    return counted
 
 
 def main() -> None:
@@ -91,6 +110,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--n", type=int, default=2000, help="training examples to draw batches from")
+    ap.add_argument("--dataset", default="cqa", choices=sorted(TASKS))
     ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", default=None)
@@ -98,22 +118,31 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from akd.models import train_tokenizer
 
-    ex = [e for e in load_split(args.dss_root, "cqa", "mc", "train") if e["llm_rationale"]][: args.n]
+    task = TASKS[args.dataset]
+    ex = [e for e in load_split(args.dss_root, args.dataset, task, "train") if e["llm_rationale"]][: args.n]
     rows = [Example(e["input"], e["label"], e["llm_rationale"]) for e in ex]
     tok = train_tokenizer([r.input for r in rows] + [r.rationale for r in rows] + [r.label for r in rows], 32000)
-    figures = {"model": args.model, "steps": args.steps, "batch_size": args.batch_size, "threads": args.threads}
+    lengths = [len(tok(r.input)["input_ids"]) for r in rows]
+    figures = {"dataset": args.dataset, "examples": len(rows), "input_tokens_mean": float(np.mean(lengths)),
+               "input_tokens_p95": float(np.percentile(lengths, 95)), "input_tokens_max": int(max(lengths)),
+               "model": args.model, "steps": args.steps, "batch_size": args.batch_size, "threads": args.threads}
 
     model = make_model(args.model, tok)
-    secs, tokens = dss_trainer_run(model, tok, rows, args.steps, args.batch_size, 5e-4, 0.5)
-    figures.update(dss_s=secs, dss_tokens=tokens, dss_tok_per_s=tokens / secs)
+    secs, tokens, padded = dss_trainer_run(model, tok, rows, args.steps, args.batch_size, 5e-4, 0.5)
+    figures.update(dss_s=secs, dss_tokens=tokens, dss_padded_positions=padded, dss_tok_per_s=tokens / secs)
     print(f"DSS Seq2SeqTrainer: {tokens / secs:9.1f} tokens/s ({secs:.1f}s)", flush=True)
 
     model = make_model(args.model, tok)
     cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=5e-4, eval_every=10**9, max_input_tokens=1024,
                       max_target_tokens=256)
-    res = train(model, tok, rows, [], "mc", cfg, multitask=True, show_progress=False, log=lambda s: None)
+    padded = count_padded_positions()
+    res = train(model, tok, rows, [], task, cfg, multitask=True, show_progress=False, log=lambda s: None)
     secs = res.seconds
-    figures.update(ours_s=secs, ours_tokens=res.tokens, ours_tok_per_s=res.tokens / secs)
+    figures.update(ours_s=secs, ours_tokens=res.tokens, ours_padded_positions=padded["n"], ours_tok_per_s=res.tokens / secs)
+    for who in ("dss", "ours"):  # share of the computed positions (inputs + targets) that are padding
+        figures[f"{who}_padding_share"] = 1 - figures[f"{who}_tokens"] / figures[f"{who}_padded_positions"]
+    print(f"padding share of computed positions: DSS {figures['dss_padding_share']:.1%}, "
+          f"ours {figures['ours_padding_share']:.1%}", flush=True)
     print(f"ours:               {res.tokens / secs:9.1f} tokens/s ({secs:.1f}s)", flush=True)
     figures["speedup_tokens_per_s"] = figures["ours_tok_per_s"] / figures["dss_tok_per_s"]
     figures["speedup_steps_per_s"] = figures["dss_s"] / figures["ours_s"]
