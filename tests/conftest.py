@@ -43,3 +43,20 @@ def tiny_model(tiny_model_dir):
     from akd.models import load_model
 
     return load_model(tiny_model_dir)
+
+
+@pytest.fixture()
+def paper_offline(tmp_path):
+    """configs/paper-offline.yaml pointed at a small DSS-format copy (tests/dss_fixture.py)."""
+    import yaml
+
+    from dss_fixture import write_dss
+    from workflow_helpers import ROOT
+
+    root = write_dss(tmp_path / "dss")
+    cfg = yaml.safe_load((ROOT / "configs/paper-offline.yaml").read_text())
+    cfg["sources"]["dss"]["root"] = str(root)
+    cfg["datasets"]["esnli"]["valid_size"] = 2
+    path = tmp_path / "offline.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path

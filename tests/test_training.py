@@ -135,3 +135,28 @@ def test_accumulation_equals_one_big_batch(tiny_model):
           show_progress=False)
     for a, b in zip(big.parameters(), small.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_parallel_gpu_jobs_get_their_own_device(tmp_path, monkeypatch):
+    import os
+    import threading
+
+    from akd.smk import gpu_for_job, visible_gpus
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    devices = visible_gpus()
+    assert devices == ["3", "5"]
+    with gpu_for_job(1, tmp_path, devices=devices) as first:
+        assert os.environ["CUDA_VISIBLE_DEVICES"] == first[0]
+        with gpu_for_job(1, tmp_path, devices=devices) as second:
+            assert sorted(first + second) == ["3", "5"]
+            taken = []
+            waiter = threading.Thread(
+                target=lambda: taken.append(gpu_for_job(1, tmp_path, poll=0.05, devices=devices).__enter__()))
+            waiter.start()
+            waiter.join(0.5)
+            assert waiter.is_alive() and not taken  # both devices busy: the third job waits
+        waiter.join(5)
+        assert taken == [second]  # and gets the device the second job gave back
+    with gpu_for_job(0, tmp_path, devices=devices) as none:  # a job without a GPU sees none
+        assert none == [] and os.environ["CUDA_VISIBLE_DEVICES"] == ""

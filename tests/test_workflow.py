@@ -1,10 +1,6 @@
 """The workflow itself: one real run of the tiny config end to end, and dry runs of the paper grid."""
 
-import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,24 +8,20 @@ import yaml
 
 from akd import io, schemas
 from dss_fixture import write_dss
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def snakemake(*args, cwd):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(cwd), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd)
+from workflow_helpers import ROOT, TINY, job_counts, planned_jobs, snakemake
 
 
-def job_counts(output: str) -> dict[str, int]:
-    """The 'job  count' table of a dry run."""
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", output, re.M)}
-
-
-def test_tiny_config_end_to_end(tmp_path):
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """One real run of the tiny config (2 cores, CPU); the dry-run tests below plan on top of it."""
+    workdir = tmp_path_factory.mktemp("tiny")
     t0 = time.time()
-    run = snakemake("--cores", "2", "--configfile", str(ROOT / "tests/configs/tiny.yaml"), cwd=tmp_path)
-    elapsed = time.time() - t0
+    run = snakemake("--cores", "2", "--configfile", str(TINY), cwd=workdir)
+    return workdir, run, time.time() - t0
+
+
+def test_tiny_config_end_to_end(tiny_run):
+    tmp_path, run, elapsed = tiny_run
     assert run.returncode == 0, run.stderr[-4000:]
     assert elapsed < 180, f"the tiny end-to-end run took {elapsed:.0f}s"
     res = tmp_path / "results"
@@ -70,19 +62,91 @@ def test_tiny_config_end_to_end(tmp_path):
     assert len(sim) == 2 * len(variants) and sim["agreement_mean"].between(0, 100).all()
     assert sim["topk_jaccard_mean"].between(0, 100).all()
     # nothing is left to do after a complete run
-    again = snakemake("-n", "--configfile", str(ROOT / "tests/configs/tiny.yaml"), cwd=tmp_path)
+    again = snakemake("-n", "--configfile", str(TINY), cwd=tmp_path)
     assert "Nothing to be done" in again.stdout + again.stderr
 
 
-@pytest.fixture()
-def paper_offline(tmp_path):
-    root = write_dss(tmp_path / "dss")
-    cfg = yaml.safe_load((ROOT / "configs/paper-offline.yaml").read_text())
-    cfg["sources"]["dss"]["root"] = str(root)
-    cfg["datasets"]["esnli"]["valid_size"] = 2
-    path = tmp_path / "offline.yaml"
+# ------------------------------------------------------------------ incremental reruns (dry runs)
+
+def plan_after_edit(tiny_run, edit) -> list[dict]:
+    """The jobs a dry run plans on the finished tiny run after ``edit(config)`` changed its content."""
+    workdir, run, _ = tiny_run
+    assert run.returncode == 0
+    cfg = yaml.safe_load(TINY.read_text())
+    edit(cfg)
+    path = workdir / "edited.yaml"
     path.write_text(yaml.safe_dump(cfg))
-    return path
+    dry = snakemake("-n", "--configfile", str(path), cwd=workdir)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    jobs = planned_jobs(dry.stdout)
+    assert len(jobs) == job_counts(dry.stdout).get("total", 1) - 1
+    return jobs
+
+
+def rules_of(jobs) -> set[str]:
+    return {j["rule"] for j in jobs}
+
+
+N_RUNS = 2 * 5  # datasets x variants (standard, saliency-k2, integrated_gradients-k2, masked-k2, llm), one seed
+
+
+def test_adding_a_k_reruns_only_that_k(tiny_run):
+    jobs = plan_after_edit(tiny_run, lambda c: c["rationales"].update(k=[2, 3]))
+    assert rules_of(jobs) == {"rationales", "control_rationales", "train_student", "evaluate",
+                              "answer_overlap", "aggregate"}
+    for j in jobs:
+        if j["rule"] in ("rationales", "control_rationales"):
+            assert j["wildcards"]["k"] == "3" and j["wildcards"]["split"] == "train"
+        if j["rule"] in ("train_student", "evaluate"):
+            assert j["wildcards"]["variant"].endswith("-k3"), j
+    assert sum(j["rule"] == "train_student" for j in jobs) == 2 * 3  # saliency, IG, masked at k=3
+
+
+def test_changing_the_student_learning_rate_reruns_students_only(tiny_run):
+    jobs = plan_after_edit(tiny_run, lambda c: c["student"]["train"].update(lr=0.004))
+    assert rules_of(jobs) == {"train_student", "evaluate", "aggregate"}
+    assert sum(j["rule"] == "train_student" for j in jobs) == N_RUNS
+
+
+def test_changing_the_attribution_method_reruns_from_attribution_down(tiny_run):
+    jobs = plan_after_edit(tiny_run, lambda c: c["attribution"].update(reduce="l1"))  # saliency's setting
+    assert not rules_of(jobs) & {"prepare", "build_model", "teacher_finetune", "teacher_predict",
+                                 "teacher_predict_shard", "merge_predictions"}
+    assert {"attribute", "attribute_shard", "merge_attributions", "rationales", "train_student",
+            "evaluate"} <= rules_of(jobs)
+    for j in jobs:
+        if "method" in j["wildcards"]:
+            assert j["wildcards"]["method"] == "saliency", j  # integrated gradients does not use `reduce`
+    trained = {j["wildcards"]["variant"] for j in jobs if j["rule"] == "train_student"}
+    assert trained == {"saliency-k2", "masked-k2"}  # masked-k uses saliency's ranking
+    # every evaluation reruns: its teacher-student similarity compares with saliency's top-k
+    assert sum(j["rule"] == "evaluate" for j in jobs) == N_RUNS
+
+
+def test_changing_the_teacher_reruns_everything_after_prepare(tiny_run):
+    jobs = plan_after_edit(tiny_run, lambda c: c["models"]["teacher-nano"].update(model="tiny:t5-tiny"))
+    assert "prepare" not in rules_of(jobs)
+    assert [j["wildcards"]["alias"] for j in jobs if j["rule"] == "build_model"] == ["teacher-nano"] * 2
+    assert {"teacher_finetune", "teacher_predict", "teacher_predict_shard", "merge_predictions", "attribute",
+            "attribute_shard", "merge_attributions", "rationales", "control_rationales", "attribution_html",
+            "train_student", "evaluate", "answer_overlap", "aggregate"} <= rules_of(jobs)
+    assert sum(j["rule"] == "evaluate" for j in jobs) == N_RUNS
+    # students that never see the teacher (labels only; the dataset's own LLM rationales) stay
+    trained = {j["wildcards"]["variant"] for j in jobs if j["rule"] == "train_student"}
+    assert trained == {"saliency-k2", "integrated_gradients-k2", "masked-k2"}
+
+
+def test_comments_unused_keys_and_cluster_requests_rerun_nothing(tiny_run):
+    workdir, _, _ = tiny_run
+    text = TINY.read_text().replace("device: cpu", "device: cpu   # an edited comment")
+    text += "\nsources: {dss: {root: /nowhere}}   # unused: no dataset comes from dss\n"
+    cfg = yaml.safe_load(text)
+    cfg["resources"]["student"]["mem_mb"] = 9999  # a cluster request, not a result
+    path = workdir / "commented.yaml"
+    path.write_text(text.replace("student: {gpu: 1, threads: 1, mem_mb: 2000", "student: {gpu: 1, threads: 1, mem_mb: 9999"))
+    assert yaml.safe_load(path.read_text()) == cfg
+    dry = snakemake("-n", "--configfile", str(path), cwd=workdir)
+    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:]
 
 
 def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
@@ -92,8 +156,11 @@ def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
     # 4 datasets x (standard + saliency, random, masked at 5 k each + llm) x 3 seeds
     assert counts["train_student"] == 4 * 17 * 3 and counts["evaluate"] == 4 * 17 * 3
     assert counts["rationales"] == 20 and counts["control_rationales"] == 40
-    assert counts["prepare"] == 4 and counts["attribute"] == 8  # train (rationales) + test (similarity)
-    assert counts["teacher_predict"] == 8 and "teacher_finetune" not in counts
+    # train (rationales) + test (similarity); e-SNLI's train split in 32 shards, merged
+    assert counts["prepare"] == 4 and counts["attribute"] == 7 and counts["attribute_shard"] == 32
+    assert counts["teacher_predict"] == 7 and counts["teacher_predict_shard"] == 32
+    assert counts["merge_predictions"] == 1 and counts["merge_attributions"] == 1
+    assert counts["input_stats"] == 4 and "teacher_finetune" not in counts
 
 
 def test_paper_grid_without_offline_mapping_names_the_missing_file(tmp_path):

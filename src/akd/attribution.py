@@ -22,7 +22,7 @@ import re
 import time
 from dataclasses import dataclass
 from dataclasses import field as _field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -237,6 +237,13 @@ def _prefixed(r: Rendered, prefix: str) -> Rendered:
     return Rendered(prefix + r.text, tuple((f, a + n, b + n) for f, a, b in r.spans))
 
 
+def render_all(tokenizer, examples: Sequence[dict], settings: Settings) -> list[Rendered]:
+    """The texts attribution runs on; batches are sorted by their length (``len(r.text)``)."""
+    eos = tokenizer.eos_token or "</s>"
+    return [_prefixed(render(e["task"], fields_dict(e["fields"]), settings.template, eos), settings.prefix)
+            for e in examples]
+
+
 def _is_oom(err: BaseException) -> bool:
     return isinstance(err, torch.cuda.OutOfMemoryError) or "out of memory" in str(err).lower()
 
@@ -248,19 +255,35 @@ def attribute(
     targets: Sequence[str],
     settings: Settings | None = None,
     show_progress: bool = True,
+    done: dict[int, dict] | None = None,
+    on_batch: Callable[[dict[int, dict]], None] | None = None,
     **overrides,
 ) -> list[dict]:
-    """One row (ATTRIBUTIONS layout) per example, in input order."""
+    """One row (ATTRIBUTIONS layout) per example, in input order.
+
+    ``done``: rows already computed (by example position), from a killed run's checkpoint; their
+    batches are skipped and every other batch is the same as in a fresh run.  ``on_batch`` is called
+    with all rows so far after each batch (the caller decides when to save them).
+    """
     settings = settings or Settings(**overrides)
     model.eval()
     model.requires_grad_(False)
     device = next(model.parameters()).device
-    eos = tokenizer.eos_token or "</s>"
-    rendered = [_prefixed(render(e["task"], fields_dict(e["fields"]), settings.template, eos), settings.prefix)
-                for e in examples]
+    rendered = render_all(tokenizer, examples, settings)
     rows: list[dict | None] = [None] * len(examples)
+    finished: dict[int, dict] = {}
     bar = progress(len(examples), f"attribute ({settings.method})", "ex", disable=not show_progress)
     pending = length_sorted_batches([len(r.text) for r in rendered], settings.batch_size)
+    if done:
+        kept = []
+        for idx in pending:
+            if all(i in done for i in idx):
+                for i in idx:
+                    rows[i] = finished[i] = done[i]
+                bar.update(len(idx))
+            else:
+                kept.append(idx)
+        pending = kept
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
     while pending:
         idx = pending.pop(0)
@@ -290,6 +313,9 @@ def attribute(
                 "word_end": words.end,
                 "scores": merge_scores(scores[b], t2w, len(words.text), settings.aggregate).tolist(),
             }
+            finished[i] = rows[i]
         bar.update(len(idx))
+        if on_batch is not None:
+            on_batch(finished)
     bar.close()
     return rows  # type: ignore[return-value]

@@ -84,9 +84,46 @@ def check(config: dict) -> None:
             raise ConfigError(f"{where}: synthetic datasets take `sizes`, not `splits`/`files`")
 
 
+#: Model jobs' resources when the config does not say (a ~3B teacher, a t5-base student, one GPU).
+DEFAULT_RESOURCES = {
+    "teacher": {"gpu": 1, "threads": 4, "mem_mb": 32000, "runtime": 240},
+    "student": {"gpu": 1, "threads": 4, "mem_mb": 16000, "runtime": 120},
+}
+
+
+def canonical(value):
+    """A params value with every mapping's keys sorted, recursively.  Snakemake compares params by
+    their repr, so without this, reordering (or re-dumping) the config would rerun jobs."""
+    if isinstance(value, dict):
+        return {k: canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    return value
+
+
+def job_resources(config: dict) -> dict[str, dict[str, int]]:
+    """threads / gpu / mem_mb / runtime of the teacher's and the student's jobs."""
+    given = config.get("resources") or {}
+    return {role: {k: int(v) for k, v in {**d, **(given.get(role) or {})}.items()}
+            for role, d in DEFAULT_RESOURCES.items()}
+
+
+def n_shards(config: dict, dataset: str, split: str) -> int:
+    """Teacher jobs for one split: ``datasets.<name>.shards`` over ``teacher.shards`` (default 1)."""
+    for value in (config["datasets"][dataset].get("shards"), config["teacher"].get("shards")):
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            if split in value:
+                return int(value[split])
+            continue
+        return int(value)
+    return 1
+
+
 def dataset_settings(config: dict, name: str) -> dict:
     """The config slice the ``prepare`` stage of one dataset needs (plain types only)."""
-    ds = dict(config["datasets"][name])
+    ds = {k: v for k, v in config["datasets"][name].items() if k != "shards"}  # sharding is not data
     ds.setdefault("name", name)
     if ds["source"] == "dss":
         ds["root"] = config["sources"]["dss"]["root"]

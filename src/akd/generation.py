@@ -16,6 +16,19 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[
     return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
+def shard_rows(lengths: Sequence[int], batch_size: int, shard: int, n_shards: int) -> list[int]:
+    """The rows of shard ``shard`` (0-based) of ``n_shards``, in input order.
+
+    Shards are cut along the length-sorted batches a single job would run, so every batch (and so
+    every padded shape and every number) is the same whether a split runs as one job or as many.
+    """
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard {shard} is not in 0..{n_shards - 1}")
+    batches = length_sorted_batches(lengths, batch_size)
+    lo, hi = shard * len(batches) // n_shards, (shard + 1) * len(batches) // n_shards
+    return sorted(i for b in batches[lo:hi] for i in b)
+
+
 def generate(
     model,
     tokenizer,

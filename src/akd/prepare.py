@@ -87,3 +87,53 @@ def prepare(ds: dict, outputs: dict[str, str]) -> dict[str, int]:
 
 def read_examples(path: str | Path) -> pd.DataFrame:
     return io.read_parquet(path, schemas.EXAMPLES)
+
+
+def word_counts(df: pd.DataFrame, exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> np.ndarray:
+    """Distinct words of each example that may become rationale words (what caps a top-k)."""
+    from .attribution import WORD
+    from .rationales import eligible
+
+    counts = []
+    for fields in df["fields"]:
+        words = {m.group().lower() for f in fields for m in WORD.finditer(f["text"])
+                 if eligible(m.group(), exclude_punctuation, exclude_stopwords)}
+        counts.append(len(words))
+    return np.asarray(counts)
+
+
+def input_stats(train_examples: str | Path) -> dict:
+    """How many distinct words of each training example may become rationale words, for every
+    choice of the exclusion flags: ``{"punct=1,stop=0": {"<count>": <examples>, ...}, ...}``.
+    It depends on the data only, so it never reruns anything when ``k`` changes."""
+    df = read_examples(train_examples)
+    if len(df) == 0:
+        raise DataError(f"{train_examples}: the training split holds no examples")
+    out = {"examples": int(len(df))}
+    for punct in (True, False):
+        for stop in (True, False):
+            values, counts = np.unique(word_counts(df, punct, stop), return_counts=True)
+            out[_flags(punct, stop)] = {str(int(v)): int(c) for v, c in zip(values, counts)}
+    return out
+
+
+def _flags(exclude_punctuation: bool, exclude_stopwords: bool) -> str:
+    return f"punct={int(exclude_punctuation)},stop={int(exclude_stopwords)}"
+
+
+def check_k(dataset: str, stats: dict, ks, exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> None:
+    """``rationales.k`` must leave the top-k a choice on most inputs: a k at or above the median
+    example's number of distinct eligible words makes the "rationale" the whole input for half the
+    data or more, so that is an error."""
+    hist = {int(v): c for v, c in stats[_flags(exclude_punctuation, exclude_stopwords)].items()}
+    n = np.repeat(np.array(sorted(hist)), [hist[v] for v in sorted(hist)])
+    median = float(np.median(n))
+    for k in sorted(int(k) for k in ks):
+        if k >= median:
+            short = float(np.mean(n <= k))
+            raise DataError(
+                f"rationales.k: {k} is larger than the inputs of {dataset!r} allow: {short:.0%} of its "
+                f"{len(n)} training examples have at most {k} distinct eligible words (median "
+                f"{median:g}, exclude_punctuation={exclude_punctuation}, exclude_stopwords="
+                f"{exclude_stopwords}), so their top-{k} would be the whole input. Use k below {median:g}."
+            )

@@ -1,6 +1,6 @@
 """Every workflow stage as one function of (input paths, output paths, plain settings).
 
-The Snakemake scripts call these and nothing else; ``python -m akd <stage>`` calls them too.
+The Snakemake scripts call these and nothing else; they can be called from Python directly too.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from . import io, schemas
 from .prepare import prepare as _prepare
@@ -98,32 +99,54 @@ def finetune_teacher(model: str, train_examples: str, valid_examples: str, out_d
     return {"best_valid_accuracy": result.best_accuracy}
 
 
-def teacher_predict(model: str, examples: str, out: str, metrics_out: str, settings: dict) -> dict:
-    from .generation import generate
+def _shard_note(shard: tuple[int, int] | None, n_rows: int, n_all: int) -> None:
+    if shard is not None:
+        log.info("shard %d of %d: %d of %d examples", shard[0] + 1, shard[1], n_rows, n_all)
+
+
+def teacher_predict(model: str, examples: str, out: str, metrics_out: str | None, settings: dict,
+                    shard: tuple[int, int] | None = None) -> dict:
+    """Greedy answers of the teacher.  ``shard=(i, n)``: only the i-th of n shards (cut along the
+    batches a single job would run, so merged shards equal one job's output), no metrics file."""
+    from .generation import generate, shard_rows
     from .models import set_threads
 
     set_threads(settings.get("threads"))
     m, tok = _load_teacher(model, settings)
     df = read_examples(examples)
     prompts = teacher_prompts(df, settings.get("template", "prompt"))
+    batch_size = int(settings.get("batch_size", 32))
+    if shard is not None:
+        keep = shard_rows([len(p) for p in prompts], batch_size, *shard)
+        _shard_note(shard, len(keep), len(df))
+        df, prompts = df.iloc[keep].reset_index(drop=True), [prompts[i] for i in keep]
     t0 = time.time()
-    preds = generate(m, tok, prompts, int(settings.get("batch_size", 32)), int(settings.get("max_new_tokens", 64)),
+    preds = generate(m, tok, prompts, batch_size, int(settings.get("max_new_tokens", 64)),
                      int(settings.get("max_input_tokens", 1024)), desc="teacher")
     seconds = time.time() - t0
     correct = [is_correct(t, p, l) for t, p, l in zip(df["task"], preds, df["label"])]
     out_df = pd.DataFrame({"id": df["id"], "prompt": prompts, "prediction": preds, "label": df["label"], "correct": correct})
-    io.write_parquet(out_df, out, schemas.PREDICTIONS, {"model": model, "settings": settings})
-    metrics = {"accuracy": float(np.mean(correct)) if correct else 0.0, "n": len(df), "seconds": round(seconds, 2),
-               "examples_per_second": round(len(df) / max(seconds, 1e-9), 2)}
-    io.write_json(metrics, metrics_out)
+    io.write_parquet(out_df, out, schemas.PREDICTIONS, {"model": model, "settings": settings, "seconds": round(seconds, 2)})
+    metrics = _prediction_metrics(correct, seconds)
+    if metrics_out is not None:
+        io.write_json(metrics, metrics_out)
     log.info("teacher accuracy %.4f on %d examples", metrics["accuracy"], len(df))
     return metrics
 
 
-def attribute(model: str, examples: str, predictions: str, out: str, settings: dict) -> None:
-    """Word scores for one method; ``settings`` holds the attribution slice plus the teacher's."""
-    from .attribution import Settings
+def _prediction_metrics(correct, seconds: float) -> dict:
+    n = len(correct)
+    return {"accuracy": float(np.mean(correct)) if n else 0.0, "n": n, "seconds": round(seconds, 2),
+            "examples_per_second": round(n / max(seconds, 1e-9), 2)}
+
+
+def attribute(model: str, examples: str, predictions: str, out: str, settings: dict,
+              shard: tuple[int, int] | None = None) -> None:
+    """Word scores for one method; ``settings`` holds the attribution slice plus the teacher's.
+    ``shard=(i, n)``: only the i-th of n shards, cut along the single job's batches."""
+    from .attribution import Settings, render_all
     from .attribution import attribute as run_attribution
+    from .generation import shard_rows
     from .models import set_threads
 
     set_threads(settings.get("threads"))
@@ -136,15 +159,97 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
     if target not in ("prediction", "label"):
         raise ValueError(f"attribution.target must be 'prediction' or 'label', got {target!r}")
     targets = list(preds["prediction"] if target == "prediction" else df["label"])
-    t0 = time.time()
     method_settings = Settings(
         method=settings["method"], reduce=settings.get("reduce", "l2"), aggregate=settings.get("aggregate", "sum"),
         n_steps=int(settings.get("n_steps", 32)), batch_size=int(settings.get("batch_size", 16)),
         max_input_tokens=int(settings.get("max_input_tokens", 1024)), template=settings.get("template", "prompt"),
     )
-    rows = run_attribution(m, tok, df.to_dict("records"), targets, method_settings)
-    meta = {"model": model, "settings": settings, "seconds": round(time.time() - t0, 2)}
-    io.write_parquet(pd.DataFrame(rows), out, schemas.ATTRIBUTIONS, meta)
+    records = df.to_dict("records")
+    if shard is not None:
+        lengths = [len(r.text) for r in render_all(tok, records, method_settings)]
+        keep = shard_rows(lengths, method_settings.batch_size, *shard)
+        _shard_note(shard, len(keep), len(df))
+        records, targets = [records[i] for i in keep], [targets[i] for i in keep]
+    checkpoint = Checkpoint(out, {"model": model, "settings": {k: v for k, v in settings.items() if k != "threads"},
+                                  "shard": shard, "ids": [r["id"] for r in records], "targets": targets})
+    done = checkpoint.load()
+    if done:
+        log.info("resuming: %d of %d examples were done before the job stopped", len(done), len(records))
+    t0 = time.time()
+    rows = run_attribution(m, tok, records, targets, method_settings, done=done, on_batch=checkpoint.maybe_save)
+    meta = {"model": model, "settings": settings, "seconds": round(time.time() - t0 + checkpoint.seconds_before, 2),
+            "resumed_examples": len(done)}
+    io.write_parquet(pd.DataFrame(rows, columns=schemas.ATTRIBUTIONS.names), out, schemas.ATTRIBUTIONS, meta)
+    checkpoint.discard()
+
+
+class Checkpoint:
+    """Rows of a long attribution job saved beside its output (``<out>.partial``, not an output, so
+    Snakemake leaves it alone), so that a job killed mid-way resumes where it was.  Saved at most
+    every ``AKD_CHECKPOINT_SECONDS`` (default 120) seconds, atomically; used only when the model,
+    settings, shard, examples and targets are the same (a fingerprint says so)."""
+
+    SCHEMA = schemas.ATTRIBUTIONS.append(pa.field("position", pa.int64()))
+
+    def __init__(self, out: str, what: dict):
+        import hashlib
+        import os
+
+        self.path = Path(str(out) + ".partial")
+        self.fingerprint = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        self.every = float(os.environ.get("AKD_CHECKPOINT_SECONDS", 120))
+        self.last = time.time()
+        self.seconds_before = 0.0
+        self.started = time.time()
+
+    def load(self) -> dict[int, dict]:
+        import pyarrow.parquet as pq
+
+        if not self.path.exists():
+            return {}
+        meta = json.loads((pq.read_schema(self.path).metadata or {}).get(b"akd", b"{}"))
+        if meta.get("fingerprint") != self.fingerprint:
+            log.info("%s belongs to other settings or data: starting over", self.path)
+            return {}
+        df = io.read_parquet(self.path, self.SCHEMA)
+        self.seconds_before = float(meta.get("seconds", 0.0))
+        return {int(r.pop("position")): r for r in df.to_dict("records")}
+
+    def maybe_save(self, rows: dict[int, dict]) -> None:
+        if time.time() - self.last < self.every:
+            return
+        df = pd.DataFrame([dict(r, position=i) for i, r in rows.items()], columns=self.SCHEMA.names)
+        io.write_parquet(df, self.path, self.SCHEMA, {"fingerprint": self.fingerprint,
+                                                      "seconds": self.seconds_before + time.time() - self.started})
+        self.last = time.time()
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def merge_shards(shards: Sequence[str], examples: str, out: str, schema, metrics_out: str | None = None) -> None:
+    """Concatenate shard tables back into the split's example order; every example exactly once."""
+    import pyarrow.parquet as pq
+
+    parts = [io.read_parquet(p, schema) for p in shards]
+    merged = pd.concat(parts, ignore_index=True)
+    ids = list(read_examples(examples)["id"])
+    got = list(merged["id"])
+    if sorted(got) != sorted(ids):
+        missing, extra = set(ids) - set(got), set(got) - set(ids)
+        raise ValueError(f"shards {list(shards)} do not cover {examples} exactly once: "
+                         f"{len(missing)} missing, {len(extra)} unknown, {len(got) - len(set(got))} repeated")
+    merged = merged.set_index("id").loc[ids].reset_index()
+    seconds = 0.0
+    for p in shards:
+        meta = json.loads((pq.read_schema(p).metadata or {}).get(b"akd", b"{}"))
+        seconds += float(meta.get("seconds", 0.0))
+    meta = json.loads((pq.read_schema(shards[0]).metadata or {}).get(b"akd", b"{}")) if shards else {}
+    meta.update(seconds=round(seconds, 2), shards=len(shards))
+    io.write_parquet(merged, out, schema, meta)
+    if metrics_out is not None:
+        io.write_json(_prediction_metrics(list(merged["correct"]), seconds), metrics_out)
+    log.info("merged %d shards: %d examples", len(shards), len(merged))
 
 
 def attribution_html(examples: str, attributions: str, out: str, k: int, title: str, n: int = 25) -> None:

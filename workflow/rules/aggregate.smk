@@ -17,7 +17,7 @@ rule aggregate:
     params:
         runs=aggregate_runs(),
         teacher=teacher_metrics(),
-        references=dict(config.get("references", {})),
+        references=plain(dict(config.get("references", {}))),
     conda:
         "../../envs/akd.yaml"
     log:

@@ -1,26 +1,29 @@
 # Helpers: config slices for params, model paths, target lists. No rules here.
 
+import json
+from pathlib import Path
+
 import akd.config
+import akd.prepare
 from akd.models import is_tiny
 from akd.prepare import source_files
 
 akd.config.check(config)
 
 R = config.get("results", "results")
-DATASETS = list(config["datasets"])
+DATASETS = sorted(config["datasets"])  # sorted: params built from these lists do not depend on key order
 SPLITS = ["train", "valid", "test"]
 TEACHER = config["teacher"]["model"]
 STUDENT = config["student"]["model"]
 METHODS = list(config["attribution"]["methods"])
-KS = [int(k) for k in config["rationales"]["k"]]
+KS = sorted(int(k) for k in config["rationales"]["k"])
 CONTROLS = ["random", "masked"]
 # the attribution whose words (random) and ranking (masked) the controls use
 CONTROL_METHOD = config["rationales"].get("control_method", METHODS[0])
-SEEDS = [int(s) for s in config["student"]["seeds"]]
+SEEDS = sorted(int(s) for s in config["student"]["seeds"])
 DEVICE = config.get("device", "auto")
-THREADS = int(config.get("threads", 1))
-GPU_MEM = int(config.get("resources", {}).get("gpu_mem_mb", 16000))
-GPU_MIN = int(config.get("resources", {}).get("gpu_runtime_min", 120))
+# threads, gpu, mem_mb and runtime of the model jobs, by the model they run (teacher | student)
+RES = akd.config.job_resources(config)
 
 
 wildcard_constraints:
@@ -32,10 +35,47 @@ wildcard_constraints:
     variant=r"standard|llm|(" + "|".join(METHODS + CONTROLS) + r")-k\d+",
     control="|".join(CONTROLS),
     alias=r"[^/]+",
+    shard=r"\d+",
+    n=r"\d+",
+
+
+def n_shards(dataset, split):
+    return akd.config.n_shards(config, dataset, split)
+
+
+def shard_files(pattern, wildcards):
+    """The shard files of one split, from a pattern with {shard} and {n} placeholders; for a
+    split of one shard, a name no rule makes (so the one-job rule writes the split instead)."""
+    n = n_shards(wildcards.dataset, wildcards.split)
+    if n == 1:
+        return [f"{R}/{wildcards.dataset}/UNSHARDED"]
+    return [pattern.format(shard=i, n=n, **wildcards) for i in range(n)]
+
+
+def plain(value):
+    """Every params value goes through this: dict keys sorted (params compare by repr)."""
+    return akd.config.canonical(value)
 
 
 def dataset_settings(dataset):
-    return akd.config.dataset_settings(config, dataset)
+    return plain(akd.config.dataset_settings(config, dataset))
+
+
+def check_k(dataset, stats):
+    r = config["rationales"]
+    akd.prepare.check_k(
+        dataset, stats, KS, bool(r.get("exclude_punctuation", True)), bool(r.get("exclude_stopwords", False))
+    )
+
+
+def checked_inputs(wildcards):
+    """The input statistics of a dataset, an input of every teacher job. `rationales.k` is checked
+    against them here when they exist (an error stops the run before any job), else by the
+    input_stats job itself, which runs before any teacher job."""
+    stats = f"{R}/{wildcards.dataset}/data/stats.json"
+    if Path(stats).exists():
+        check_k(wildcards.dataset, json.loads(Path(stats).read_text()))
+    return stats
 
 
 def prepare_inputs(wildcards):
@@ -82,13 +122,13 @@ def teacher_settings(extra=None):
         "max_input_tokens": int(t.get("max_input_tokens", 1024)),
         "device": DEVICE,
     }
-    return {**s, **(extra or {})}
+    return plain({**s, **(extra or {})})
 
 
 def finetune_settings():
     """What teacher fine-tuning uses: the model, its template and the training slice (not generation)."""
     s = teacher_settings({"train": dict(config["teacher"]["finetune"] or {})})
-    return {k: s[k] for k in ("model", "gguf_file", "trust_remote_code", "template", "device", "train")}
+    return plain({k: s[k] for k in ("model", "gguf_file", "trust_remote_code", "template", "device", "train")})
 
 
 def attribution_settings(method):
@@ -137,12 +177,14 @@ def rationale_input(wildcards):
 
 def student_settings(wildcards):
     s = config["student"]
-    return {
-        "model": model_spec(STUDENT),
-        "seed": int(wildcards.seed),
-        "train": dict(s["train"]),
-        "device": DEVICE,
-    }
+    return plain(
+        {
+            "model": model_spec(STUDENT),
+            "seed": int(wildcards.seed),
+            "train": dict(s["train"]),
+            "device": DEVICE,
+        }
+    )
 
 
 def runs():
@@ -166,17 +208,21 @@ def aggregate_runs():
 
 
 def similarity_settings():
-    """Teacher-student top-k overlap: the controls' attribution method at the largest k."""
+    """Teacher-student top-k overlap: the controls' attribution method at a fixed k (not max(k), so
+    that adding a k does not rerun every evaluation)."""
     a = config["attribution"]
-    return {
+    s = {
         "method": CONTROL_METHOD,
-        "k": max(KS),
+        "k": int(config["student"].get("eval", {}).get("similarity_k", 5)),
         "n": int(config["student"].get("eval", {}).get("similarity_examples", 200)),
-        "reduce": a.get("reduce", "l2"),
         "aggregate": a.get("aggregate", "sum"),
-        "n_steps": int(a.get("n_steps", 32)),
         "batch_size": int(a.get("batch_size", 16)),
     }
+    if CONTROL_METHOD == "saliency":
+        s["reduce"] = a.get("reduce", "l2")
+    if CONTROL_METHOD == "integrated_gradients":
+        s["n_steps"] = int(a.get("n_steps", 32))
+    return plain(s)
 
 
 def teacher_metrics():

@@ -1,6 +1,7 @@
 localrules:
     prepare,
     build_model,
+    input_stats,
 
 
 rule prepare:
@@ -35,3 +36,18 @@ rule build_model:
         f"{R}/logs/{{dataset}}/models/{{alias}}.log",
     script:
         "../scripts/build_model.py"
+
+
+rule input_stats:
+    """Word counts of the training inputs, and `rationales.k` checked against them before any
+    teacher job (the counts depend on the data only: a new k reruns nothing here)."""
+    input:
+        train=f"{R}/{{dataset}}/data/train.parquet",
+    output:
+        f"{R}/{{dataset}}/data/stats.json",
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{R}/logs/{{dataset}}/input_stats.log",
+    script:
+        "../scripts/input_stats.py"

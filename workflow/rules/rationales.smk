@@ -37,7 +37,7 @@ rule attribution_html:
             labels={"dataset": "{dataset}", "method": "{method}", "split": "{split}"},
         ),
     params:
-        k=max(KS),
+        k=int(config["rationales"].get("highlight_k", 5)),
     conda:
         "../../envs/akd.yaml"
     log:

@@ -10,11 +10,11 @@ rule train_student:
     params:
         model=lambda w: model_dir(w.dataset, STUDENT),
         settings=student_settings,
-    threads: THREADS
+    threads: RES["student"]["threads"]
     resources:
-        gpu=1,
-        mem_mb=GPU_MEM,
-        runtime=GPU_MIN,
+        gpu=RES["student"]["gpu"],
+        mem_mb=RES["student"]["mem_mb"],
+        runtime=RES["student"]["runtime"],
     conda:
         "../../envs/akd.yaml"
     log:
@@ -33,13 +33,19 @@ rule evaluate:
         predictions=f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/test_predictions.parquet",
         metrics=f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/metrics.json",
     params:
-        settings={k: v for k, v in config["student"].get("eval", {}).items() if k != "similarity_examples"}
-        | {"device": DEVICE, "similarity": similarity_settings()},
-    threads: THREADS
+        settings=plain(
+            {
+                k: v
+                for k, v in config["student"].get("eval", {}).items()
+                if k not in ("similarity_examples", "similarity_k")
+            }
+            | {"device": DEVICE, "similarity": similarity_settings()}
+        ),
+    threads: RES["student"]["threads"]
     resources:
-        gpu=1,
-        mem_mb=GPU_MEM,
-        runtime=GPU_MIN,
+        gpu=RES["student"]["gpu"],
+        mem_mb=RES["student"]["mem_mb"],
+        runtime=RES["student"]["runtime"],
     conda:
         "../../envs/akd.yaml"
     log:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..tasks import NLI_LABELS, render
+from ..tasks import NLI_LABELS, UnsafeExpression, render, safe_arithmetic
 
 
 class DataError(ValueError):
@@ -40,6 +40,12 @@ def make_example(
         raise DataError(f"{where}: label {label!r} is not one of the choices {list(choices)}")
     if task == "nli" and label not in NLI_LABELS:
         raise DataError(f"{where}: label {label!r} is not one of {NLI_LABELS}")
+    if task == "math":
+        try:
+            safe_arithmetic(label)
+        except (UnsafeExpression, OverflowError) as e:
+            raise DataError(f"{where}: label {label!r} is not a number or an equation of numbers, + - * / "
+                            f"and parentheses ({e})") from None
     return {
         "id": str(ex_id),
         "task": task,

@@ -1,0 +1,78 @@
+"""SLURM without a cluster: the tiny workflow through profiles/slurm on a fake SLURM, and the
+paper grid planned with GPU requests on the GPU rules only."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from workflow_helpers import ROOT, TINY, job_counts, path_env, planned_jobs, snakemake
+
+TOOLS = ("sbatch", "squeue", "sacct", "scontrol", "sacctmgr", "srun", "sinfo", "scancel")
+GPU_RULES = {"teacher_finetune", "teacher_predict", "teacher_predict_shard", "attribute", "attribute_shard",
+             "train_student", "evaluate"}
+
+
+def fake_slurm(tmp_path: Path) -> dict:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in TOOLS:
+        (bin_dir / tool).symlink_to(ROOT / "tests/fake_slurm/fake_slurm.py")
+    return path_env(bin_dir, FAKE_SLURM_DIR=str(tmp_path / "slurm"))
+
+
+def calls(tmp_path: Path, tool: str) -> list[list[str]]:
+    lines = (tmp_path / "slurm/calls.jsonl").read_text().splitlines()
+    return [c["args"] for c in map(json.loads, lines) if c["tool"] == tool]
+
+
+def test_tiny_workflow_runs_through_the_slurm_profile(tmp_path):
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["datasets"] = {"syn-math": cfg["datasets"]["syn-math"]}  # two teacher shards on train
+    cfg["attribution"]["methods"] = ["saliency"]
+    cfg["student"]["variants"] = ["standard", "saliency"]
+    config = tmp_path / "slurm.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    run = snakemake("--profile", str(ROOT / "profiles/slurm"), "--configfile", str(config),
+                    "--slurm-init-seconds-before-status-checks", "1", "--latency-wait", "5",
+                    cwd=tmp_path, env=fake_slurm(tmp_path))
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    table = pd.read_csv(tmp_path / "results/tables/accuracy.csv")
+    assert set(table["variant"]) == {"standard", "saliency-k2"}
+
+    submitted = calls(tmp_path, "sbatch")
+    rules = [next(a for a in args if a.startswith("rule_")).split("_wildcards_")[0][5:] for args in submitted]
+    # every model job went to the cluster with a GPU and the config's resources; nothing else did
+    assert sorted(rules) == sorted(["teacher_finetune", "teacher_predict", "teacher_predict_shard",
+                                    "teacher_predict_shard", "attribute", "attribute_shard", "attribute_shard",
+                                    "train_student", "train_student", "evaluate", "evaluate"])
+    for args in submitted:
+        assert "--gpus=1" in args and "--cpus-per-task=1" in args
+        assert args[args.index("--mem") + 1] == "2000" and args[args.index("-t") + 1] == "10"
+        assert args[args.index("-A") + 1] == "ACCOUNT" and args[args.index("-p") + 1] == "PARTITION"
+    # inside each job the step ran through srun; the light rules ran locally, with their outputs
+    assert len(calls(tmp_path, "srun")) == len(submitted)
+    for light in ("data/train.parquet", "data/stats.json", "teacher/teacher-nano/predictions/train.parquet",
+                  "rationales/teacher-nano/saliency/k2/train.parquet"):
+        assert (tmp_path / "results/syn-math" / light).exists()
+
+
+def test_paper_grid_under_the_slurm_profile_asks_gpus_for_gpu_rules_only(tmp_path, paper_offline):
+    run = snakemake("-n", "--profile", str(ROOT / "profiles/slurm"), "--configfile", str(ROOT / "configs/paper.yaml"),
+                    str(paper_offline), cwd=tmp_path, env=fake_slurm(tmp_path))
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = planned_jobs(run.stdout)
+    assert len(jobs) == job_counts(run.stdout)["total"] - 1  # every job but `all` parsed
+    # (a dry run does not say which jobs are local; the real run above shows the light ones are)
+    for j in jobs:
+        if j["rule"] in GPU_RULES:
+            assert j["resources"]["gpu"] == "1" and j["resources"]["mem_mb"] in ("64000", "32000"), j
+            assert j["resources"]["runtime"] == "720"  # (threads -> --cpus-per-task: the real run above)
+        else:
+            assert "gpu" not in j["resources"], j
+    # e-SNLI's 549,367 training examples: 32 teacher jobs per stage, each merged by one light job
+    shards = [j for j in jobs if j["rule"] == "attribute_shard"]
+    assert len(shards) == 32 and {j["wildcards"]["dataset"] for j in shards} == {"esnli"}
+    assert job_counts(run.stdout)["teacher_predict_shard"] == 32
+    assert job_counts(run.stdout)["merge_attributions"] == 1 and job_counts(run.stdout)["merge_predictions"] == 1

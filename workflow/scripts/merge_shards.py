@@ -1,0 +1,13 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
+
+from akd import schemas, stages
+from akd.smk import job
+
+with job(snakemake):
+    table = snakemake.params.table
+    schema = {"predictions": schemas.PREDICTIONS, "attributions": schemas.ATTRIBUTIONS}[table]
+    stages.merge_shards(list(snakemake.input.shards), snakemake.input.examples, snakemake.output[0], schema,
+                        getattr(snakemake.output, "metrics", None))
