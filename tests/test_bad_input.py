@@ -57,7 +57,7 @@ def test_wrong_type_stops_the_workflow_before_any_job(tmp_path):
     run = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
     out = run.stdout + run.stderr
     assert run.returncode != 0 and "student.seeds: '0' is not of type 'array'" in out
-    assert "Job stats" not in out
+    assert "Job stats" not in out and not (tmp_path / "results").exists()  # not even a plan was made
 
 
 def test_k_larger_than_the_inputs_allow(tmp_path):

@@ -119,3 +119,20 @@ def test_killed_attribution_resumes_from_its_checkpoint(tiny_model_dir, split, m
     assert len(calls) == 45 // 4 + 1 - 3  # only the batches not done before
     _same_table(fresh, str(out))
     assert not (d / "ck.parquet.partial").exists()
+
+
+def test_more_shards_than_batches_leave_empty_shards_that_merge_cleanly(tiny_model_dir, split, monkeypatch):
+    d, examples = split
+    one = str(d / "many-one.parquet")
+    stages.teacher_predict(tiny_model_dir, examples, one, None, SETTINGS)
+    loads = []
+    real = stages._load_teacher
+    monkeypatch.setattr(stages, "_load_teacher", lambda *a: (loads.append(1), real(*a))[1])
+    n = 20  # 45 examples in batches of 4: 12 batches, so 8 shards are empty
+    parts = [str(d / f"many-{i}.parquet") for i in range(n)]
+    for i, path in enumerate(parts):
+        stages.teacher_predict(tiny_model_dir, examples, path, None, SETTINGS, shard=(i, n))
+    assert sum(len(pd.read_parquet(p)) == 0 for p in parts) == 8 and len(loads) == 12  # empty: no model load
+    merged = str(d / "many-merged.parquet")
+    stages.merge_shards(parts, examples, merged, schemas.PREDICTIONS)
+    _same_table(one, merged)

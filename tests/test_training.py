@@ -150,13 +150,36 @@ def test_parallel_gpu_jobs_get_their_own_device(tmp_path, monkeypatch):
         assert os.environ["CUDA_VISIBLE_DEVICES"] == first[0]
         with gpu_for_job(1, tmp_path, devices=devices) as second:
             assert sorted(first + second) == ["3", "5"]
-            taken = []
-            waiter = threading.Thread(
-                target=lambda: taken.append(gpu_for_job(1, tmp_path, poll=0.05, devices=devices).__enter__()))
+            taken, release = [], threading.Event()
+
+            def third_job():
+                with gpu_for_job(1, tmp_path, poll=0.05, devices=devices) as got:
+                    taken.append(got)
+                    release.wait(5)
+
+            waiter = threading.Thread(target=third_job)
             waiter.start()
             waiter.join(0.5)
             assert waiter.is_alive() and not taken  # both devices busy: the third job waits
-        waiter.join(5)
+        waiter.join(0.5)
         assert taken == [second]  # and gets the device the second job gave back
+        release.set()
+        waiter.join(5)
+    # a job asking for two devices gets both at once, and holds none while it waits
+    with gpu_for_job(1, tmp_path, devices=devices) as one:
+        pair_got = []
+
+        def pair_job():
+            with gpu_for_job(2, tmp_path, poll=0.05, devices=devices) as both:
+                pair_got.append(sorted(both))
+
+        pair = threading.Thread(target=pair_job)
+        pair.start()
+        pair.join(0.3)
+        assert pair.is_alive() and not pair_got
+        with gpu_for_job(1, tmp_path, poll=0.01, devices=devices) as free:
+            assert free == [d for d in devices if d not in one]
+    pair.join(5)
+    assert pair_got == [["3", "5"]]
     with gpu_for_job(0, tmp_path, devices=devices) as none:  # a job without a GPU sees none
         assert none == [] and os.environ["CUDA_VISIBLE_DEVICES"] == ""

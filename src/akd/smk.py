@@ -6,6 +6,7 @@ import fcntl
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -54,6 +55,13 @@ def settings(snakemake) -> dict:
     return dict(snakemake.params.settings, threads=snakemake.threads)
 
 
+def with_save_every(settings: dict, train_config: dict | None) -> dict:
+    """Put back ``save_every``, kept out of params (it changes when state is saved, not results)."""
+    if train_config and train_config.get("save_every") is not None:
+        settings = dict(settings, train=dict(settings["train"], save_every=int(train_config["save_every"])))
+    return settings
+
+
 def visible_gpus() -> list[str]:
     """The GPUs this process may use: CUDA_VISIBLE_DEVICES when set, else what nvidia-smi lists."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -72,36 +80,42 @@ def visible_gpus() -> list[str]:
 def gpu_for_job(wanted: int, lock_dir: Path = GPU_LOCKS, poll: float = 2.0, devices: list[str] | None = None):
     """Give a job its own GPU(s) when several are visible (a local multi-GPU machine).
 
-    A job with ``gpu: 0`` sees none.  A job with ``gpu: n`` takes the first n free devices, each
-    held by an exclusive lock file until it ends (so parallel jobs never share a device; Snakemake's
-    ``--resources gpu=N`` keeps at most N such jobs running), and sees only those.  Under SLURM the
-    allocation already shows one device per job, and nothing changes.
+    A job with ``gpu: 0`` sees none.  A job with ``gpu: n`` takes n free devices at once, each held
+    by an exclusive lock file (per host) until it ends, so parallel jobs never share a device (they
+    wait for one; Snakemake's ``--resources gpu=N`` keeps at most N such jobs running), and sees
+    only those.  Inside a SLURM job nothing changes: the allocation already decides.
     """
+    if os.environ.get("SLURM_JOB_ID") and devices is None:
+        yield visible_gpus()  # the scheduler chose the devices (--gpus or --gres): leave them as they are
+        return
     devices = visible_gpus() if devices is None else devices
     if wanted <= 0 or not devices:
         if devices:
             os.environ["CUDA_VISIBLE_DEVICES"] = ""
         yield []
         return
-    if len(devices) <= wanted:
-        yield devices
-        return
+    wanted = min(wanted, len(devices))
     lock_dir.mkdir(parents=True, exist_ok=True)
+    host = socket.gethostname()
     held: list = []
     try:
-        while len(held) < wanted:
+        while True:  # all the devices a job needs at once, or none (no job holds some while waiting)
             for dev in devices:
-                if len(held) == wanted or any(d == dev for d, _ in held):
-                    continue
-                handle = open(lock_dir / f"gpu{dev}.lock", "w")
+                if len(held) == wanted:
+                    break
+                handle = open(lock_dir / f"{host}-gpu{dev}.lock", "w")
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     handle.close()
                     continue
                 held.append((dev, handle))
-            if len(held) < wanted:
-                time.sleep(poll)
+            if len(held) == wanted:
+                break
+            for _, handle in held:
+                handle.close()
+            held = []
+            time.sleep(poll)
         mine = [d for d, _ in held]
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(mine)
         logging.info("GPU(s) for this job: %s (of %s)", ",".join(mine), ",".join(devices))

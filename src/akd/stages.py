@@ -112,7 +112,6 @@ def teacher_predict(model: str, examples: str, out: str, metrics_out: str | None
     from .models import set_threads
 
     set_threads(settings.get("threads"))
-    m, tok = _load_teacher(model, settings)
     df = read_examples(examples)
     prompts = teacher_prompts(df, settings.get("template", "prompt"))
     batch_size = int(settings.get("batch_size", 32))
@@ -121,8 +120,11 @@ def teacher_predict(model: str, examples: str, out: str, metrics_out: str | None
         _shard_note(shard, len(keep), len(df))
         df, prompts = df.iloc[keep].reset_index(drop=True), [prompts[i] for i in keep]
     t0 = time.time()
-    preds = generate(m, tok, prompts, batch_size, int(settings.get("max_new_tokens", 64)),
-                     int(settings.get("max_input_tokens", 1024)), desc="teacher")
+    preds = []
+    if prompts:  # an empty shard (more shards than batches) does not load the model
+        m, tok = _load_teacher(model, settings)
+        preds = generate(m, tok, prompts, batch_size, int(settings.get("max_new_tokens", 64)),
+                         int(settings.get("max_input_tokens", 1024)), desc="teacher")
     seconds = time.time() - t0
     correct = [is_correct(t, p, l) for t, p, l in zip(df["task"], preds, df["label"])]
     out_df = pd.DataFrame({"id": df["id"], "prompt": prompts, "prediction": preds, "label": df["label"], "correct": correct})
@@ -144,13 +146,12 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
               shard: tuple[int, int] | None = None) -> None:
     """Word scores for one method; ``settings`` holds the attribution slice plus the teacher's.
     ``shard=(i, n)``: only the i-th of n shards, cut along the single job's batches."""
-    from .attribution import Settings, render_all
+    from .attribution import Settings
     from .attribution import attribute as run_attribution
     from .generation import shard_rows
     from .models import set_threads
 
     set_threads(settings.get("threads"))
-    m, tok = _load_teacher(model, settings)
     df = read_examples(examples)
     preds = io.read_parquet(predictions, schemas.PREDICTIONS)
     if list(preds["id"]) != list(df["id"]):
@@ -166,21 +167,49 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
     )
     records = df.to_dict("records")
     if shard is not None:
-        lengths = [len(r.text) for r in render_all(tok, records, method_settings)]
+        # attribution sorts by the length of the text it runs on: the teacher prompt (with the
+        # tokenizer's own end-of-sequence text, once per NLI example) plus a fixed prefix, a constant
+        # offset within a dataset, so the prompts' lengths give the same batches
+        lengths = [len(p) for p in teacher_prompts(df, method_settings.template)]
         keep = shard_rows(lengths, method_settings.batch_size, *shard)
         _shard_note(shard, len(keep), len(df))
         records, targets = [records[i] for i in keep], [targets[i] for i in keep]
-    checkpoint = Checkpoint(out, {"model": model, "settings": {k: v for k, v in settings.items() if k != "threads"},
-                                  "shard": shard, "ids": [r["id"] for r in records], "targets": targets})
+    checkpoint = Checkpoint(out, {"model": model, "model_files": _model_signature(model),
+                                  "settings": {k: v for k, v in settings.items() if k != "threads"},
+                                  "shard": shard, "examples": _digest(examples), "predictions": _digest(predictions),
+                                  "targets": targets})
     done = checkpoint.load()
     if done:
         log.info("resuming: %d of %d examples were done before the job stopped", len(done), len(records))
     t0 = time.time()
-    rows = run_attribution(m, tok, records, targets, method_settings, done=done, on_batch=checkpoint.maybe_save)
+    rows = []
+    if records:  # an empty shard does not load the model
+        m, tok = _load_teacher(model, settings)
+        rows = run_attribution(m, tok, records, targets, method_settings, done=done, on_batch=checkpoint.maybe_save)
     meta = {"model": model, "settings": settings, "seconds": round(time.time() - t0 + checkpoint.seconds_before, 2),
             "resumed_examples": len(done)}
     io.write_parquet(pd.DataFrame(rows, columns=schemas.ATTRIBUTIONS.names), out, schemas.ATTRIBUTIONS, meta)
     checkpoint.discard()
+
+
+def _digest(path: str) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _model_signature(model: str) -> list:
+    """Names, sizes and times of a model folder's files (a retrained model in the same folder
+    differs); a hub name stands for itself."""
+    folder = Path(model)
+    if not folder.is_dir():
+        return [model]
+    return sorted((str(f.relative_to(folder)), f.stat().st_size, int(f.stat().st_mtime))
+                  for f in folder.rglob("*") if f.is_file())
 
 
 class Checkpoint:
@@ -197,7 +226,11 @@ class Checkpoint:
 
         self.path = Path(str(out) + ".partial")
         self.fingerprint = hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        self.every = float(os.environ.get("AKD_CHECKPOINT_SECONDS", 120))
+        every = os.environ.get("AKD_CHECKPOINT_SECONDS", "120")
+        try:
+            self.every = float(every)
+        except ValueError:
+            raise ValueError(f"AKD_CHECKPOINT_SECONDS must be a number of seconds, got {every!r}") from None
         self.last = time.time()
         self.seconds_before = 0.0
         self.started = time.time()
@@ -240,12 +273,12 @@ def merge_shards(shards: Sequence[str], examples: str, out: str, schema, metrics
         raise ValueError(f"shards {list(shards)} do not cover {examples} exactly once: "
                          f"{len(missing)} missing, {len(extra)} unknown, {len(got) - len(set(got))} repeated")
     merged = merged.set_index("id").loc[ids].reset_index()
-    seconds = 0.0
-    for p in shards:
-        meta = json.loads((pq.read_schema(p).metadata or {}).get(b"akd", b"{}"))
-        seconds += float(meta.get("seconds", 0.0))
-    meta = json.loads((pq.read_schema(shards[0]).metadata or {}).get(b"akd", b"{}")) if shards else {}
+    metas = [json.loads((pq.read_schema(p).metadata or {}).get(b"akd", b"{}")) for p in shards]
+    seconds = sum(float(m.get("seconds", 0.0)) for m in metas)
+    meta = dict(metas[0]) if metas else {}
     meta.update(seconds=round(seconds, 2), shards=len(shards))
+    if any("resumed_examples" in m for m in metas):
+        meta["resumed_examples"] = sum(int(m.get("resumed_examples", 0)) for m in metas)
     io.write_parquet(merged, out, schema, meta)
     if metrics_out is not None:
         io.write_json(_prediction_metrics(list(merged["correct"]), seconds), metrics_out)

@@ -57,6 +57,12 @@ def plain(value):
     return akd.config.canonical(value)
 
 
+def without_runtime(train):
+    """A training slice without `save_every`, which changes how often state is saved, not results
+    (the scripts read it from the config), so that changing it reruns nothing."""
+    return {k: v for k, v in train.items() if k != "save_every"}
+
+
 def dataset_settings(dataset):
     return plain(akd.config.dataset_settings(config, dataset))
 
@@ -127,7 +133,7 @@ def teacher_settings(extra=None):
 
 def finetune_settings():
     """What teacher fine-tuning uses: the model, its template and the training slice (not generation)."""
-    s = teacher_settings({"train": dict(config["teacher"]["finetune"] or {})})
+    s = teacher_settings({"train": without_runtime(config["teacher"]["finetune"] or {})})
     return plain({k: s[k] for k in ("model", "gguf_file", "trust_remote_code", "template", "device", "train")})
 
 
@@ -181,7 +187,7 @@ def student_settings(wildcards):
         {
             "model": model_spec(STUDENT),
             "seed": int(wildcards.seed),
-            "train": dict(s["train"]),
+            "train": without_runtime(s["train"]),
             "device": DEVICE,
         }
     )

@@ -43,7 +43,7 @@ def make_example(
     if task == "math":
         try:
             safe_arithmetic(label)
-        except (UnsafeExpression, OverflowError) as e:
+        except (UnsafeExpression, OverflowError, ValueError) as e:
             raise DataError(f"{where}: label {label!r} is not a number or an equation of numbers, + - * / "
                             f"and parentheses ({e})") from None
     return {
