@@ -183,3 +183,28 @@ def test_parallel_gpu_jobs_get_their_own_device(tmp_path, monkeypatch):
     assert pair_got == [["3", "5"]]
     with gpu_for_job(0, tmp_path, devices=devices) as none:  # a job without a GPU sees none
         assert none == [] and os.environ["CUDA_VISIBLE_DEVICES"] == ""
+
+
+def test_batches_group_by_token_counts_of_input_and_target(tiny_model):
+    import random
+
+    from akd.training import length_keys, next_batches
+
+    model, tok = tiny_model
+    rng = random.Random(0)
+    words = "the dog cat runs sleeps near barn fox old".split()
+    rows = [Example(" ".join(rng.choice(words) for _ in range(rng.randint(2, 60))), "entailment",
+                    " ".join(rng.choice(words) for _ in range(rng.randint(1, 30)))) for _ in range(256)]
+    keys = length_keys(tok, rows, multitask=True)
+    assert keys[0] == (len(tok(rows[0].input)["input_ids"]) // 8, len(tok(text_target=rows[0].rationale)["input_ids"]))
+    cfg = TrainConfig(steps=1, batch_size=8, lr=1e-3)
+
+    def padded_share(batches):
+        real = sum(k[0] * 8 + k[1] for b in batches for k in (keys[j] for j in b))
+        computed = sum(len(b) * (max(keys[j][0] for j in b) * 8 + max(keys[j][1] for j in b)) for b in batches)
+        return 1 - real / computed
+
+    grouped = next_batches(rows, cfg, random.Random(1), keys)
+    shuffled = next_batches(rows, TrainConfig(steps=1, batch_size=8, lr=1e-3, group_by_length=False), random.Random(1))
+    assert sorted(j for b in grouped for j in b) == list(range(256))
+    assert padded_share(grouped) < padded_share(shuffled) / 3
