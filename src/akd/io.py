@@ -39,13 +39,8 @@ def write_parquet(
         meta = dict(table.schema.metadata or {})
         meta[b"akd"] = json.dumps(metadata, sort_keys=True, default=str).encode()
         table = table.replace_schema_metadata(meta)
-    tmp = _tmp_sibling(path)
-    try:
+    with atomic_file(path) as tmp:
         pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def read_parquet(path: str | Path, schema: pa.Schema) -> pd.DataFrame:
@@ -73,26 +68,28 @@ def parquet_metadata(path: str | Path) -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
-def write_json(obj: Any, path: str | Path) -> None:
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary file beside ``path``; on success it replaces ``path`` in one rename, so a
+    killed or failed writer never leaves a file that looks finished."""
     path = Path(path)
     tmp = _tmp_sibling(path)
     try:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+        yield tmp
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def write_json(obj: Any, path: str | Path) -> None:
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def write_text(text: str, path: str | Path) -> None:
-    path = Path(path)
-    tmp = _tmp_sibling(path)
-    try:
+    with atomic_file(path) as tmp:
         tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 @contextmanager

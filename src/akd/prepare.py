@@ -137,3 +137,9 @@ def check_k(dataset: str, stats: dict, ks, exclude_punctuation: bool = True, exc
                 f"{median:g}, exclude_punctuation={exclude_punctuation}, exclude_stopwords="
                 f"{exclude_stopwords}), so their top-{k} would be the whole input. Use k below {median:g}."
             )
+
+
+def check_k_of_config(dataset: str, stats: dict, rationales: dict) -> None:
+    """``check_k`` with the config's ``rationales`` slice (k and the exclusion flags)."""
+    check_k(dataset, stats, rationales["k"], bool(rationales.get("exclude_punctuation", True)),
+            bool(rationales.get("exclude_stopwords", False)))

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+
+from .io import atomic_file
 
 
 def _variant_order(variants) -> list[str]:
@@ -80,7 +84,8 @@ def bar_chart(per_run: pd.DataFrame, teacher: dict[str, float], path: str) -> No
     ax.set_ylim(0, 105)
     ax.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("Student test accuracy by variant (mean ± std over seeds)")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)
 
 
@@ -110,5 +115,6 @@ def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
         ax.set_xlabel("k (rationale words)")
         ax.set_ylabel("test accuracy (%)")
         ax.legend(fontsize=7)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)

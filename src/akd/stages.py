@@ -99,16 +99,25 @@ def finetune_teacher(model: str, train_examples: str, valid_examples: str, out_d
     return {"best_valid_accuracy": result.best_accuracy}
 
 
-def _shard_note(shard: tuple[int, int] | None, n_rows: int, n_all: int) -> None:
-    if shard is not None:
-        log.info("shard %d of %d: %d of %d examples", shard[0] + 1, shard[1], n_rows, n_all)
+def _shard_rows(df: pd.DataFrame, template: str, batch_size: int, shard: tuple[int, int]) -> list[int]:
+    """The rows of one shard of a split, cut along the length-sorted batches one job would run.
+
+    Prediction sorts by the teacher prompt's length; attribution by the length of the text it runs
+    on, which is the same prompt (with the tokenizer's own end-of-sequence text once per NLI
+    example) plus a fixed prefix: a constant offset within a dataset, so both give these batches.
+    """
+    from .generation import shard_rows
+
+    keep = shard_rows([len(p) for p in teacher_prompts(df, template)], batch_size, *shard)
+    log.info("shard %d of %d: %d of %d examples", shard[0] + 1, shard[1], len(keep), len(df))
+    return keep
 
 
 def teacher_predict(model: str, examples: str, out: str, metrics_out: str | None, settings: dict,
                     shard: tuple[int, int] | None = None) -> dict:
     """Greedy answers of the teacher.  ``shard=(i, n)``: only the i-th of n shards (cut along the
     batches a single job would run, so merged shards equal one job's output), no metrics file."""
-    from .generation import generate, shard_rows
+    from .generation import generate
     from .models import set_threads
 
     set_threads(settings.get("threads"))
@@ -116,8 +125,7 @@ def teacher_predict(model: str, examples: str, out: str, metrics_out: str | None
     prompts = teacher_prompts(df, settings.get("template", "prompt"))
     batch_size = int(settings.get("batch_size", 32))
     if shard is not None:
-        keep = shard_rows([len(p) for p in prompts], batch_size, *shard)
-        _shard_note(shard, len(keep), len(df))
+        keep = _shard_rows(df, settings.get("template", "prompt"), batch_size, shard)
         df, prompts = df.iloc[keep].reset_index(drop=True), [prompts[i] for i in keep]
     t0 = time.time()
     preds = []
@@ -148,7 +156,6 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
     ``shard=(i, n)``: only the i-th of n shards, cut along the single job's batches."""
     from .attribution import Settings
     from .attribution import attribute as run_attribution
-    from .generation import shard_rows
     from .models import set_threads
 
     set_threads(settings.get("threads"))
@@ -167,12 +174,7 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
     )
     records = df.to_dict("records")
     if shard is not None:
-        # attribution sorts by the length of the text it runs on: the teacher prompt (with the
-        # tokenizer's own end-of-sequence text, once per NLI example) plus a fixed prefix, a constant
-        # offset within a dataset, so the prompts' lengths give the same batches
-        lengths = [len(p) for p in teacher_prompts(df, method_settings.template)]
-        keep = shard_rows(lengths, method_settings.batch_size, *shard)
-        _shard_note(shard, len(keep), len(df))
+        keep = _shard_rows(df, method_settings.template, method_settings.batch_size, shard)
         records, targets = [records[i] for i in keep], [targets[i] for i in keep]
     checkpoint = Checkpoint(out, {"model": model, "model_files": _model_signature(model),
                                   "settings": {k: v for k, v in settings.items() if k != "threads"},
@@ -236,11 +238,9 @@ class Checkpoint:
         self.started = time.time()
 
     def load(self) -> dict[int, dict]:
-        import pyarrow.parquet as pq
-
         if not self.path.exists():
             return {}
-        meta = json.loads((pq.read_schema(self.path).metadata or {}).get(b"akd", b"{}"))
+        meta = io.parquet_metadata(self.path)
         if meta.get("fingerprint") != self.fingerprint:
             log.info("%s belongs to other settings or data: starting over", self.path)
             return {}
@@ -262,8 +262,6 @@ class Checkpoint:
 
 def merge_shards(shards: Sequence[str], examples: str, out: str, schema, metrics_out: str | None = None) -> None:
     """Concatenate shard tables back into the split's example order; every example exactly once."""
-    import pyarrow.parquet as pq
-
     parts = [io.read_parquet(p, schema) for p in shards]
     merged = pd.concat(parts, ignore_index=True)
     ids = list(read_examples(examples)["id"])
@@ -273,7 +271,7 @@ def merge_shards(shards: Sequence[str], examples: str, out: str, schema, metrics
         raise ValueError(f"shards {list(shards)} do not cover {examples} exactly once: "
                          f"{len(missing)} missing, {len(extra)} unknown, {len(got) - len(set(got))} repeated")
     merged = merged.set_index("id").loc[ids].reset_index()
-    metas = [json.loads((pq.read_schema(p).metadata or {}).get(b"akd", b"{}")) for p in shards]
+    metas = [io.parquet_metadata(p) for p in shards]
     seconds = sum(float(m.get("seconds", 0.0)) for m in metas)
     meta = dict(metas[0]) if metas else {}
     meta.update(seconds=round(seconds, 2), shards=len(shards))
@@ -439,10 +437,12 @@ def topk_similarity(model, tok, df: pd.DataFrame, preds: list[str], teacher_attr
                  prefix=prefix)
     rows = run_attribution(model, tok, sub.to_dict("records"), preds[:n], s, show_progress=False)
     scores = []
+    flags = (bool(sim.get("exclude_punctuation", True)), bool(sim.get("exclude_stopwords", False)))
     for r in rows:
         t = teacher.loc[r["id"]]
-        mine = {(r["word_field"][j], r["word_start"][j]) for j in top_k(r["words"], r["scores"], k, True)}
-        theirs = {(t["word_field"][j], t["word_start"][j]) for j in top_k(list(t["words"]), list(t["scores"]), k, True)}
+        mine = {(r["word_field"][j], r["word_start"][j]) for j in top_k(r["words"], r["scores"], k, *flags)}
+        theirs = {(t["word_field"][j], t["word_start"][j])
+                  for j in top_k(list(t["words"]), list(t["scores"]), k, *flags)}
         scores.append(len(mine & theirs) / max(1, len(mine | theirs)))
     return {"topk_jaccard": float(np.mean(scores)) if scores else float("nan"), "similarity_k": k,
             "similarity_n": n, "similarity_method": sim["method"]}

@@ -6,6 +6,7 @@ rule aggregate:
     """Accuracy table (dataset x variant, mean ± std over seeds) and the bar chart."""
     input:
         predictions=[r["predictions"] for r in aggregate_runs()],
+        metrics=[r["metrics"] for r in aggregate_runs()],
         teacher=[t["metrics"] for t in teacher_metrics()],
         teacher_predictions=[t["predictions"] for t in teacher_metrics()],
     output:

@@ -67,20 +67,13 @@ def dataset_settings(dataset):
     return plain(akd.config.dataset_settings(config, dataset))
 
 
-def check_k(dataset, stats):
-    r = config["rationales"]
-    akd.prepare.check_k(
-        dataset, stats, KS, bool(r.get("exclude_punctuation", True)), bool(r.get("exclude_stopwords", False))
-    )
-
-
 def checked_inputs(wildcards):
     """The input statistics of a dataset, an input of every teacher job. `rationales.k` is checked
     against them here when they exist (an error stops the run before any job), else by the
     input_stats job itself, which runs before any teacher job."""
     stats = f"{R}/{wildcards.dataset}/data/stats.json"
     if Path(stats).exists():
-        check_k(wildcards.dataset, json.loads(Path(stats).read_text()))
+        akd.prepare.check_k_of_config(wildcards.dataset, json.loads(Path(stats).read_text()), config["rationales"])
     return stats
 
 
@@ -151,7 +144,9 @@ def attribution_settings(method):
         s["reduce"] = a.get("reduce", "l2")
     if method == "integrated_gradients":
         s["n_steps"] = int(a.get("n_steps", 32))
-    return teacher_settings(s)
+    # the teacher's model and template, not its generation settings (those reach attribution
+    # through the predictions file)
+    return plain({k: v for k, v in teacher_settings(s).items() if k != "max_new_tokens"})
 
 
 def has_llm(dataset):
@@ -224,6 +219,9 @@ def similarity_settings():
         "aggregate": a.get("aggregate", "sum"),
         "batch_size": int(a.get("batch_size", 16)),
     }
+    r = config["rationales"]
+    s["exclude_punctuation"] = bool(r.get("exclude_punctuation", True))
+    s["exclude_stopwords"] = bool(r.get("exclude_stopwords", False))
     if CONTROL_METHOD == "saliency":
         s["reduce"] = a.get("reduce", "l2")
     if CONTROL_METHOD == "integrated_gradients":
