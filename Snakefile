@@ -27,8 +27,10 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/teacher.smk"
 include: "workflow/rules/rationales.smk"
-include: "workflow/rules/student.smk"
-include: "workflow/rules/aggregate.smk"
+if HAS_STUDENT:
+
+    include: "workflow/rules/student.smk"
+    include: "workflow/rules/aggregate.smk"
 
 
 rule all:

@@ -34,10 +34,22 @@ def test_same_seed_same_weights(tiny_model):
     assert torch.equal(outs[0], outs[1])
 
 
-def test_multitask_needs_rationales(tiny_model):
-    rows = [Example("a", "entailment", None)]
-    with pytest.raises(ValueError, match="rationale"):
-        train(copy.deepcopy(tiny_model[0]), tiny_model[1], rows, rows, "nli", TrainConfig(steps=1), multitask=True)
+def test_rows_without_a_rationale_train_the_label_task_only(tiny_model):
+    """Examples whose teacher answer did not parse have no rationale: no explain: batch for them."""
+    model, tok = tiny_model
+    cfg = TrainConfig(steps=1, batch_size=2)
+    without = [Example("a b", "entailment", None), Example("c d", "neutral", None)]
+    mixed = [Example("a b", "entailment", "a"), Example("c d", "neutral", None)]
+    label_only = train(copy.deepcopy(model), tok, without, without, "nli", cfg, multitask=False, show_progress=False)
+    none = train(copy.deepcopy(model), tok, without, without, "nli", cfg, multitask=True, show_progress=False)
+    some = train(copy.deepcopy(model), tok, mixed, mixed, "nli", cfg, multitask=True, show_progress=False)
+    def count(sources, targets):  # tokens of one batch, as training counts them
+        return sum(len(tok(x)["input_ids"]) + len(tok(text_target=y)["input_ids"]) for x, y in zip(sources, targets))
+
+    labels = ["entailment", "neutral"]
+    assert label_only.tokens == count(["a b", "c d"], labels)
+    assert none.tokens == count(["predict: a b", "predict: c d"], labels)  # no explain: batch
+    assert some.tokens == none.tokens + count(["explain: a b"], ["a"])  # one explain: row
 
 
 def test_aggregate_recomputes_accuracy_from_predictions(tmp_path):

@@ -30,6 +30,7 @@ from captum.attr import InputXGradient, IntegratedGradients, Saliency
 
 from .generation import length_sorted_batches
 from .progress import progress
+from .scoring import continuation_ids, logprob_sum, prompt_encoding
 from .tasks import Rendered, fields_dict, render
 
 WORD = re.compile(r"\d+(?:[.,]\d+)*|\w+(?:['’]\w+)*|[^\w\s]")
@@ -119,13 +120,6 @@ def merge_scores(token_scores: np.ndarray, tok2word: np.ndarray, n_words: int, h
 
 # ------------------------------------------------------------------------------- the score
 
-def _logprob_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    logp = torch.log_softmax(logits if logits.dtype == torch.float64 else logits.float(), dim=-1)
-    mask = labels >= 0
-    picked = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    return (picked * mask).sum(-1)
-
-
 def answer_logprob(model, inputs_embeds, attention_mask, labels) -> torch.Tensor:
     """Sum of the answer tokens' log-probabilities, one per example (labels padded with -100).
 
@@ -136,12 +130,12 @@ def answer_logprob(model, inputs_embeds, attention_mask, labels) -> torch.Tensor
         pad = model.config.pad_token_id
         dec_in = model._shift_right(labels.masked_fill(labels < 0, pad))
         logits = model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, decoder_input_ids=dec_in).logits
-        return _logprob_sum(logits, labels)
+        return logprob_sum(logits, labels)
     # only the positions that predict answer tokens need the (vocabulary-sized) output layer
     pred = (labels[:, 1:] >= 0).any(0).nonzero().flatten()
     keep = torch.arange(int(pred.min()), int(pred.max()) + 1, device=labels.device)
     logits = model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, logits_to_keep=keep).logits
-    return _logprob_sum(logits, labels[:, keep + 1])
+    return logprob_sum(logits, labels[:, keep + 1])
 
 
 def input_embeddings(model) -> torch.nn.Module:
@@ -160,35 +154,34 @@ class Batch:
     special: list[list[bool]]
 
 
-def encode_batch(model, tokenizer, prompts: Sequence[str], targets: Sequence[str], max_input_tokens: int) -> Batch:
-    if model.config.is_encoder_decoder:
-        enc = tokenizer(list(prompts), return_tensors="pt", padding=True, truncation=True, max_length=max_input_tokens,
-                        return_offsets_mapping=True, return_special_tokens_mask=True)
-        labels = tokenizer(text_target=list(targets), return_tensors="pt", padding=True)["input_ids"]
-        labels[labels == tokenizer.pad_token_id] = -100
-        special = (enc["special_tokens_mask"].bool() | ~enc["attention_mask"].bool()).tolist()
-        return Batch(enc["input_ids"], enc["attention_mask"], labels, enc["offset_mapping"].tolist(), special)
-    # decoder-only: prompt tokens, then the answer's tokens; right padding
+def encode_batch(model, tokenizer, prompts: Sequence[str], targets: Sequence[str], max_input_tokens: int,
+                 add_special_tokens: bool = True) -> Batch:
+    """Prompts and their exact continuations (``targets``), tokenised as :mod:`akd.scoring` scores them."""
+    encoder_decoder = bool(model.config.is_encoder_decoder)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    rows, offs, specs, labs = [], [], [], []
-    for p, t in zip(prompts, targets):
-        e = tokenizer(p, truncation=True, max_length=max_input_tokens, return_offsets_mapping=True,
-                      return_special_tokens_mask=True)
-        a = tokenizer(" " + t.strip(), add_special_tokens=False)["input_ids"]
-        rows.append(e["input_ids"] + a)
-        offs.append([tuple(o) for o in e["offset_mapping"]] + [(0, 0)] * len(a))
-        specs.append([bool(s) for s in e["special_tokens_mask"]] + [True] * len(a))
-        labs.append([-100] * len(e["input_ids"]) + a)
+    encs = [prompt_encoding(tokenizer, p, max_input_tokens, add_special_tokens) for p in prompts]
+    conts = [continuation_ids(tokenizer, t, encoder_decoder) for t in targets]
+    if encoder_decoder:  # prompts in the encoder (right padding), continuations as decoder targets
+        rows, labs = [e["input_ids"] for e in encs], conts
+        offs = [[tuple(o) for o in e["offset_mapping"]] for e in encs]
+        specs = [[bool(x) for x in e["special_tokens_mask"]] for e in encs]
+    else:  # decoder-only: prompt tokens, then the continuation's; right padding
+        rows = [e["input_ids"] + c for e, c in zip(encs, conts)]
+        labs = [[-100] * len(e["input_ids"]) + c for e, c in zip(encs, conts)]
+        offs = [[tuple(o) for o in e["offset_mapping"]] + [(0, 0)] * len(c) for e, c in zip(encs, conts)]
+        specs = [[bool(x) for x in e["special_tokens_mask"]] + [True] * len(c) for e, c in zip(encs, conts)]
     n = max(len(r) for r in rows)
     ids = torch.full((len(rows), n), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), n), dtype=torch.long)
-    labels = torch.full((len(rows), n), -100, dtype=torch.long)
+    labels = torch.full((len(rows), max(len(x) for x in labs)), -100, dtype=torch.long)
     for i, (r, lab) in enumerate(zip(rows, labs)):
         ids[i, : len(r)] = torch.tensor(r)
         mask[i, : len(r)] = 1
-        labels[i, : len(r)] = torch.tensor(lab)
+        labels[i, : len(lab)] = torch.tensor(lab)
         offs[i] += [(0, 0)] * (n - len(r))
         specs[i] += [True] * (n - len(r))
+    if not encoder_decoder:
+        labels = torch.cat([labels, torch.full((len(rows), n - labels.shape[1]), -100, dtype=torch.long)], 1)
     return Batch(ids, mask, labels, offs, specs)
 
 
@@ -257,9 +250,16 @@ def attribute(
     show_progress: bool = True,
     done: dict[int, dict] | None = None,
     on_batch: Callable[[dict[int, dict]], None] | None = None,
+    prompts: Sequence[Rendered] | None = None,
+    add_special_tokens: bool = True,
     **overrides,
 ) -> list[dict]:
     """One row (ATTRIBUTIONS layout) per example, in input order.
+
+    ``prompts``: the exact prompts (text and the spans of the example's fields), e.g. the teacher's
+    from its predictions table; ``targets`` are then the exact continuations that were scored.
+    Without them, prompts are rendered with ``settings.template`` and a decoder-only model's target
+    follows the prompt after a space.
 
     ``done``: rows already computed (by example position), from a killed run's checkpoint; their
     batches are skipped and every other batch is the same as in a fresh run.  ``on_batch`` is called
@@ -269,7 +269,12 @@ def attribute(
     model.eval()
     model.requires_grad_(False)
     device = next(model.parameters()).device
-    rendered = render_all(tokenizer, examples, settings)
+    if prompts is None:
+        rendered = render_all(tokenizer, examples, settings)
+        if not model.config.is_encoder_decoder:
+            targets = [" " + t.strip() for t in targets]
+    else:
+        rendered = list(prompts)
     rows: list[dict | None] = [None] * len(examples)
     finished: dict[int, dict] = {}
     bar = progress(len(examples), f"attribute ({settings.method})", "ex", disable=not show_progress)
@@ -288,7 +293,7 @@ def attribute(
     while pending:
         idx = pending.pop(0)
         batch = encode_batch(model, tokenizer, [rendered[i].text for i in idx], [targets[i] for i in idx],
-                             settings.max_input_tokens)
+                             settings.max_input_tokens, add_special_tokens)
         try:
             with autocast:
                 scores, values = token_scores(model, batch, settings)

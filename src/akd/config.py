@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from .models import ModelSpecError, check_spec
+from .models import ModelSpecError, check_spec, resolve_spec
 
 
 class ConfigError(ValueError):
@@ -41,24 +41,52 @@ def validate_schema(config: dict, schema_path: str | Path) -> None:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
 
 
+def model_spec(config: dict, alias: str) -> str:
+    """The folder or hub name of a model alias (a ``package:`` entry resolves to its folder)."""
+    return resolve_spec(config["models"][alias])
+
+
+def teacher_config(config: dict, dataset: str) -> dict:
+    """The `teacher` section as it applies to one dataset (updated by `datasets.<name>.teacher`)."""
+    return {**config["teacher"], **(config["datasets"][dataset].get("teacher") or {})}
+
+
 def check(config: dict) -> None:
     models = config["models"]
     for role in ("teacher", "student"):
+        if role not in config:
+            continue
         alias = config[role]["model"]
         if alias not in models:
             raise ConfigError(f"{role}.model: {alias!r} is not an alias in `models` ({sorted(models)})")
     for alias, m in models.items():
+        if not m.get("model") and not m.get("package"):
+            raise ConfigError(f"models.{alias}: give `model` (a tiny: preset, folder or hub name) or `package`")
         try:
-            kind = check_spec(m["model"])
+            spec = resolve_spec(m)
+            kind = check_spec(spec)
         except ModelSpecError as e:
-            raise ConfigError(f"models.{alias}.model: {e}") from e
+            raise ConfigError(f"models.{alias}.{'package' if m.get('package') else 'model'}: {e}") from e
+        if m.get("package") and kind != "folder":
+            raise ConfigError(f"models.{alias}.model: {spec} is not a folder inside package {m['package']!r}")
         gguf = m.get("gguf_file")
-        if gguf and kind == "folder" and not (Path(m["model"]) / gguf).exists():
-            raise ConfigError(f"models.{alias}.gguf_file: {Path(m['model']) / gguf} does not exist")
+        if gguf and kind == "folder" and not (Path(spec) / gguf).exists():
+            raise ConfigError(f"models.{alias}.gguf_file: {Path(spec) / gguf} does not exist")
         if gguf and kind == "tiny":
             raise ConfigError(f"models.{alias}.gguf_file: a tiny: preset has no GGUF file")
         if kind != "tiny" and m.get("trust_remote_code"):
             raise ConfigError(f"models.{alias}.trust_remote_code: remote code is not allowed by this workflow")
+    t = config["teacher"]
+    accept = t.get("accept_weak")
+    if isinstance(accept, list):
+        unknown = sorted(set(accept) - set(config["datasets"]))
+        if unknown:
+            raise ConfigError(f"teacher.accept_weak: {unknown} are not datasets of this config ({sorted(config['datasets'])})")
+    for name, ds in config["datasets"].items():
+        if ds["task"] == "math" and teacher_config(config, name).get("answer") == "rank":
+            where = f"datasets.{name}.teacher.answer" if (ds.get("teacher") or {}).get("answer") else "teacher.answer"
+            raise ConfigError(f"{where}: rank needs a label space, and {name!r} is math (its answers are equations); "
+                              "leave `answer` unset (rank for nli and mc, generate for math) or override it per dataset")
     control = config["rationales"].get("control_method")
     if control and control not in config["attribution"]["methods"]:
         raise ConfigError(f"rationales.control_method: {control!r} is not one of attribution.methods "
@@ -123,7 +151,8 @@ def n_shards(config: dict, dataset: str, split: str) -> int:
 
 def dataset_settings(config: dict, name: str) -> dict:
     """The config slice the ``prepare`` stage of one dataset needs (plain types only)."""
-    ds = {k: v for k, v in config["datasets"][name].items() if k != "shards"}  # sharding is not data
+    # sharding and how the teacher answers are not data
+    ds = {k: v for k, v in config["datasets"][name].items() if k not in ("shards", "teacher")}
     ds.setdefault("name", name)
     if ds["source"] == "dss":
         ds["root"] = config["sources"]["dss"]["root"]

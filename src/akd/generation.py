@@ -38,8 +38,14 @@ def generate(
     max_input_tokens: int = 1024,
     desc: str = "generate",
     show_progress: bool = True,
+    add_special_tokens: bool = True,
+    raw: bool = False,
 ) -> list[str]:
-    """Greedy answers for ``texts``, returned in input order."""
+    """Greedy answers for ``texts``, returned in input order.
+
+    By default an answer is stripped, and a decoder-only model's is cut after its first line (it
+    runs on after its answer); ``raw=True`` returns the decoded new tokens as they are.
+    """
     model.eval()
     device = next(model.parameters()).device
     lengths = [len(t) for t in texts]
@@ -53,14 +59,16 @@ def generate(
     with torch.inference_mode(), autocast:
         for idx in length_sorted_batches(lengths, batch_size):
             enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
-                            max_length=max_input_tokens).to(device)
+                            max_length=max_input_tokens, add_special_tokens=add_special_tokens).to(device)
             ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, use_cache=True,
                                  pad_token_id=pad_id)
             if decoder_only:
                 ids = ids[:, enc["input_ids"].shape[1]:]
             for i, text in zip(idx, tokenizer.batch_decode(ids, skip_special_tokens=True)):
-                # a decoder-only model runs on after its answer: keep the first line
-                out[i] = text.strip().split("\n")[0].strip() if decoder_only else text.strip()
+                if raw:
+                    out[i] = text
+                else:  # a decoder-only model runs on after its answer: keep the first line
+                    out[i] = text.strip().split("\n")[0].strip() if decoder_only else text.strip()
             bar.update(len(idx))
     bar.close()
     return out

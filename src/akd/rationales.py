@@ -119,15 +119,50 @@ def masked_rows(attributions: list[dict], labels: dict[str, str], k: int, exclud
     return out
 
 
+#: Baselines of the answer-overlap table: k words drawn at random from the same input; for
+#: multiple choice, from the choices' words; for math, from the input's numbers.
+BASELINES = {"random words": None, "random choice words": "mc", "random numbers": "math"}
+
+
+def baseline_positions(row: dict, k: int, kind: str, seed: int, exclude_punctuation: bool = True,
+                       exclude_stopwords: bool = False) -> list[int]:
+    """k distinct eligible words of one example drawn at random (seeded per example) from the pool
+    of a baseline: all words, the choices' words, or the numbers."""
+    words = list(row["words"])
+    if kind == "random words":
+        pool = list(range(len(words)))
+    elif kind == "random choice words":
+        pool = [j for j, f in enumerate(row["word_field"]) if str(f).startswith("choice")]
+    elif kind == "random numbers":
+        pool = [j for j, w in enumerate(words) if _is_number(w)]
+    else:
+        raise ValueError(f"unknown baseline {kind!r}; expected one of {sorted(BASELINES)}")
+    order = [pool[j] for j in np.random.default_rng(_seed(seed, row["id"])).permutation(len(pool))]
+    return first_k(words, order, k, exclude_punctuation, exclude_stopwords)
+
+
+def _is_number(word: str) -> bool:
+    try:
+        float(word.replace(",", ""))
+        return True
+    except ValueError:
+        return False
+
+
 def answer_overlap(attributions: list[dict], labels: dict[str, str], ks: Sequence[int],
-                   exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> list[dict]:
-    """Per k: share of examples with at least one top-k word in the gold answer, and share of top-k words that are."""
+                   exclude_punctuation: bool = True, exclude_stopwords: bool = False,
+                   baseline: str | None = None, seed: int = 0) -> list[dict]:
+    """Per k: share of examples with at least one top-k word in the gold answer, and share of top-k
+    words that are.  ``baseline``: the k words are drawn at random instead (see ``BASELINES``)."""
     out = []
     for k in ks:
         hit_ex, hit_words, n_words = 0, 0, 0
         for row in attributions:
             ans = answer_words(labels[row["id"]])
-            pos = top_k(list(row["words"]), list(row["scores"]), k, exclude_punctuation, exclude_stopwords)
+            if baseline is None:
+                pos = top_k(list(row["words"]), list(row["scores"]), k, exclude_punctuation, exclude_stopwords)
+            else:
+                pos = baseline_positions(row, k, baseline, seed, exclude_punctuation, exclude_stopwords)
             hits = [in_answer(row["words"][j], ans) for j in pos]
             hit_ex += any(hits)
             hit_words += sum(hits)

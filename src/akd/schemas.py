@@ -18,14 +18,25 @@ EXAMPLES = pa.schema(
     ]
 )
 
-#: Teacher generation, one row per example.
+#: The teacher's answers, one row per example.
 PREDICTIONS = pa.schema(
     [
         ("id", pa.string()),
-        ("prompt", pa.string()),
-        ("prediction", pa.string()),
+        ("prompt", pa.string()),  # the prompt exactly as the teacher read it (template, chat markup, shots)
+        ("span_field", pa.list_(pa.string())),  # where the example's own fields sit in the prompt
+        ("span_start", pa.list_(pa.int32())),
+        ("span_end", pa.list_(pa.int32())),
+        ("output", pa.string()),  # what the teacher said (generated text, or the ranked candidate)
+        ("prediction", pa.string()),  # its answer in the label space; '' when it did not parse
+        ("parsed", pa.bool_()),
+        ("target", pa.string()),  # the exact continuation attributed; '' when unparsed
         ("label", pa.string()),
+        ("label_target", pa.string()),  # the gold label as the teacher would say it
         ("correct", pa.bool_()),
+        ("candidates", pa.list_(pa.string())),  # ranked answers: the label space, in order; else empty
+        ("candidate_logprobs", pa.list_(pa.float64())),  # summed log-probability of each
+        ("candidate_tokens", pa.list_(pa.int32())),
+        ("candidate_scores", pa.list_(pa.float64())),  # what they were ranked by (teacher.normalise)
     ]
 )
 

@@ -71,22 +71,42 @@ def build_model(preset: str, train_examples: str, out_dir: str, seed: int = 0) -
 
 # ---------------------------------------------------------------------------------- teacher
 
-def teacher_prompts(df: pd.DataFrame, template: str) -> list[str]:
-    return [render(r.task, fields_dict(r.fields), template).text for r in df.itertuples()]
+def _teacher_tokenizer(model: str, settings: dict):
+    from .models import load_tokenizer
+
+    _quiet_transformers()
+    return load_tokenizer(model, bool(settings.get("trust_remote_code", False)), settings.get("gguf_file"))
+
+
+def _is_decoder_only(model: str, settings: dict) -> bool:
+    from transformers import AutoConfig
+
+    kwargs = {"gguf_file": settings["gguf_file"]} if settings.get("gguf_file") else {}
+    return not AutoConfig.from_pretrained(model, trust_remote_code=bool(settings.get("trust_remote_code", False)),
+                                          **kwargs).is_encoder_decoder
+
+
+def teacher_prompts(model: str, examples: pd.DataFrame, settings: dict, train_examples: str | None = None):
+    """The teacher's prompts for a split (:class:`akd.teacher.Prompts`); demonstrations come from
+    ``train_examples`` when ``settings["shots"]`` asks for them."""
+    from .teacher import prompts_for
+
+    pool = read_examples(train_examples).to_dict("records") if train_examples and settings.get("shots") else []
+    return prompts_for(examples.to_dict("records"), settings, _teacher_tokenizer(model, settings),
+                       _is_decoder_only(model, settings), pool)
 
 
 def finetune_teacher(model: str, train_examples: str, valid_examples: str, out_dir: str, settings: dict) -> dict:
-    """Fine-tune the teacher on its own prompt template (labels only) before it teaches."""
+    """Fine-tune the teacher on labels, said as its prompts would have it say them, before it teaches."""
     from .models import set_threads
     from .training import Example, TrainConfig, discard_state, train
 
     set_threads(settings.get("threads"))
     m, tok = _load(model, settings.get("device", "auto"))
-    template = settings.get("template", "prompt")
     tr, va = read_examples(train_examples), read_examples(valid_examples)
     task = tr["task"].iloc[0]
-    rows = [Example(p, l) for p, l in zip(teacher_prompts(tr, template), tr["label"])]
-    vrows = [Example(p, l) for p, l in zip(teacher_prompts(va, template), va["label"])]
+    rows = [Example(q.text, q.gold) for q in teacher_prompts(model, tr, settings, train_examples).prompts]
+    vrows = [Example(q.text, q.gold) for q in teacher_prompts(model, va, settings, train_examples).prompts]
     state_dir = Path(out_dir).parent / "finetune_state"
     result = train(m, tok, rows, vrows, task, TrainConfig.from_dict(settings["train"]), multitask=False,
                    log=log.info, state_dir=state_dir)
@@ -99,55 +119,75 @@ def finetune_teacher(model: str, train_examples: str, valid_examples: str, out_d
     return {"best_valid_accuracy": result.best_accuracy}
 
 
-def _shard_rows(df: pd.DataFrame, template: str, batch_size: int, shard: tuple[int, int]) -> list[int]:
-    """The rows of one shard of a split, cut along the length-sorted batches one job would run.
-
-    Prediction sorts by the teacher prompt's length; attribution by the length of the text it runs
-    on, which is the same prompt (with the tokenizer's own end-of-sequence text once per NLI
-    example) plus a fixed prefix: a constant offset within a dataset, so both give these batches.
-    """
+def _shard_rows(lengths: Sequence[int], batch_size: int, shard: tuple[int, int]) -> list[int]:
+    """The rows of one shard of a split, cut along the length-sorted batches one job would run."""
     from .generation import shard_rows
 
-    keep = shard_rows([len(p) for p in teacher_prompts(df, template)], batch_size, *shard)
-    log.info("shard %d of %d: %d of %d examples", shard[0] + 1, shard[1], len(keep), len(df))
+    keep = shard_rows(lengths, batch_size, *shard)
+    log.info("shard %d of %d: %d of %d examples", shard[0] + 1, shard[1], len(keep), len(lengths))
     return keep
 
 
+def _answer_info(settings: dict, p) -> dict:
+    return {"answer": p.mode, "format": p.settings.format if p.settings.template == "prompt" else "dss",
+            "chat": p.settings.chat, "shots": p.settings.shots,
+            "normalise": p.settings.normalise if p.mode == "rank" else None}
+
+
 def teacher_predict(model: str, examples: str, out: str, metrics_out: str | None, settings: dict,
-                    shard: tuple[int, int] | None = None) -> dict:
-    """Greedy answers of the teacher.  ``shard=(i, n)``: only the i-th of n shards (cut along the
-    batches a single job would run, so merged shards equal one job's output), no metrics file."""
-    from .generation import generate
+                    shard: tuple[int, int] | None = None, train_examples: str | None = None) -> dict:
+    """The teacher's answers: ranked over the label space, or generated and parsed.  ``shard=(i, n)``:
+    only the i-th of n shards (cut along the batches a single job would run, so merged shards equal
+    one job's output), no metrics file.  ``train_examples``: where demonstrations come from."""
     from .models import set_threads
+    from .teacher import answer, metrics
 
     set_threads(settings.get("threads"))
     df = read_examples(examples)
-    prompts = teacher_prompts(df, settings.get("template", "prompt"))
+    p = teacher_prompts(model, df, settings, train_examples)
     batch_size = int(settings.get("batch_size", 32))
     if shard is not None:
-        keep = _shard_rows(df, settings.get("template", "prompt"), batch_size, shard)
-        df, prompts = df.iloc[keep].reset_index(drop=True), [prompts[i] for i in keep]
+        keep = _shard_rows([len(q.text) for q in p.prompts], batch_size, shard)
+        df, p.prompts = df.iloc[keep].reset_index(drop=True), [p.prompts[i] for i in keep]
+    info = _answer_info(settings, p)
     t0 = time.time()
-    preds = []
-    if prompts:  # an empty shard (more shards than batches) does not load the model
+    out_df = pd.DataFrame(columns=schemas.PREDICTIONS.names)
+    if len(df):  # an empty shard (more shards than batches) does not load the model
         m, tok = _load_teacher(model, settings)
-        preds = generate(m, tok, prompts, batch_size, int(settings.get("max_new_tokens", 64)),
-                         int(settings.get("max_input_tokens", 1024)), desc="teacher")
+        out_df = answer(m, tok, df.to_dict("records"), p, batch_size, int(settings.get("max_new_tokens", 64)),
+                        int(settings.get("max_input_tokens", 1024)))
     seconds = time.time() - t0
-    correct = [is_correct(t, p, l) for t, p, l in zip(df["task"], preds, df["label"])]
-    out_df = pd.DataFrame({"id": df["id"], "prompt": prompts, "prediction": preds, "label": df["label"], "correct": correct})
-    io.write_parquet(out_df, out, schemas.PREDICTIONS, {"model": model, "settings": settings, "seconds": round(seconds, 2)})
-    metrics = _prediction_metrics(correct, seconds)
+    io.write_parquet(out_df, out, schemas.PREDICTIONS,
+                     {"model": model, "settings": settings, "seconds": round(seconds, 2), "info": info})
+    result = metrics(out_df, df, seconds, info)
     if metrics_out is not None:
-        io.write_json(metrics, metrics_out)
-    log.info("teacher accuracy %.4f on %d examples", metrics["accuracy"], len(df))
-    return metrics
+        io.write_json(result, metrics_out)
+    log.info("teacher (%s) accuracy %.4f on %d examples (95%% CI %.3f-%.3f, chance %.3f); %d unparsed, %d empty",
+             info["answer"], result["accuracy"], result["n"], result["ci_low"], result["ci_high"], result["chance"],
+             result["unparsed"], result["empty"])
+    return result
 
 
-def _prediction_metrics(correct, seconds: float) -> dict:
-    n = len(correct)
-    return {"accuracy": float(np.mean(correct)) if n else 0.0, "n": n, "seconds": round(seconds, 2),
-            "examples_per_second": round(n / max(seconds, 1e-9), 2)}
+def teacher_check(dataset: str, split_metrics: dict[str, str], out: str, max_unparsed: float, accept: bool) -> dict:
+    """Stop before attribution when the teacher is not answering (see :func:`akd.teacher.check`)."""
+    from .teacher import check
+
+    verdict = check(dataset, {s: json.loads(Path(p).read_text()) for s, p in split_metrics.items()},
+                    float(max_unparsed), bool(accept))
+    for problem in verdict["problems"]:
+        log.warning("accepted by the config: %s", problem)
+    io.write_json(verdict, out)
+    return verdict
+
+
+def teacher_table(items: Sequence[dict], csv_out: str, md_out: str) -> pd.DataFrame:
+    """``items``: dataset, split, metrics (path) -> per dataset and split, the teacher's answers."""
+    from .teacher import table, table_markdown
+
+    df = table([{**it, "metrics": json.loads(Path(it["metrics"]).read_text())} for it in items])
+    io.write_text(df.to_csv(index=False), csv_out)
+    io.write_text(table_markdown(df), md_out)
+    return df
 
 
 def attribute(model: str, examples: str, predictions: str, out: str, settings: dict,
@@ -166,16 +206,27 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
     target = settings.get("target", "prediction")
     if target not in ("prediction", "label"):
         raise ValueError(f"attribution.target must be 'prediction' or 'label', got {target!r}")
-    targets = list(preds["prediction"] if target == "prediction" else df["label"])
+    from .tasks import Rendered
+    from .teacher import attributable
+
+    keep = np.flatnonzero(attributable(preds, target))
+    skipped = len(df) - len(keep)
+    if skipped:
+        log.info("%d of %d examples have no parsed teacher answer: not attributed", skipped, len(df))
+    df, preds = df.iloc[keep].reset_index(drop=True), preds.iloc[keep].reset_index(drop=True)
+    targets = list(preds["target"] if target == "prediction" else preds["label_target"])
+    prompts = [Rendered(r.prompt, tuple(zip(r.span_field, (int(a) for a in r.span_start), (int(b) for b in r.span_end))))
+               for r in preds.itertuples()]
+    chat = bool((io.parquet_metadata(predictions).get("info") or {}).get("chat", False))
     method_settings = Settings(
         method=settings["method"], reduce=settings.get("reduce", "l2"), aggregate=settings.get("aggregate", "sum"),
         n_steps=int(settings.get("n_steps", 32)), batch_size=int(settings.get("batch_size", 16)),
-        max_input_tokens=int(settings.get("max_input_tokens", 1024)), template=settings.get("template", "prompt"),
+        max_input_tokens=int(settings.get("max_input_tokens", 1024)),
     )
     records = df.to_dict("records")
     if shard is not None:
-        keep = _shard_rows(df, method_settings.template, method_settings.batch_size, shard)
-        records, targets = [records[i] for i in keep], [targets[i] for i in keep]
+        keep = _shard_rows([len(p.text) for p in prompts], method_settings.batch_size, shard)
+        records, targets, prompts = [records[i] for i in keep], [targets[i] for i in keep], [prompts[i] for i in keep]
     checkpoint = Checkpoint(out, {"model": model, "model_files": _model_signature(model),
                                   "settings": {k: v for k, v in settings.items() if k != "threads"},
                                   "shard": shard, "examples": _digest(examples), "predictions": _digest(predictions),
@@ -187,9 +238,10 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
     rows = []
     if records:  # an empty shard does not load the model
         m, tok = _load_teacher(model, settings)
-        rows = run_attribution(m, tok, records, targets, method_settings, done=done, on_batch=checkpoint.maybe_save)
+        rows = run_attribution(m, tok, records, targets, method_settings, done=done, on_batch=checkpoint.maybe_save,
+                               prompts=prompts, add_special_tokens=not chat)
     meta = {"model": model, "settings": settings, "seconds": round(time.time() - t0 + checkpoint.seconds_before, 2),
-            "resumed_examples": len(done)}
+            "resumed_examples": len(done), "not_attributed": skipped}
     io.write_parquet(pd.DataFrame(rows, columns=schemas.ATTRIBUTIONS.names), out, schemas.ATTRIBUTIONS, meta)
     checkpoint.discard()
 
@@ -260,11 +312,19 @@ class Checkpoint:
         self.path.unlink(missing_ok=True)
 
 
-def merge_shards(shards: Sequence[str], examples: str, out: str, schema, metrics_out: str | None = None) -> None:
-    """Concatenate shard tables back into the split's example order; every example exactly once."""
+def merge_shards(shards: Sequence[str], examples: str, out: str, schema, metrics_out: str | None = None,
+                 predictions: str | None = None, target: str = "prediction") -> None:
+    """Concatenate shard tables back into the split's example order; every example exactly once
+    (for attributions, given the teacher's ``predictions``: every attributable example)."""
+    from .teacher import attributable, metrics
+
     parts = [io.read_parquet(p, schema) for p in shards]
     merged = pd.concat(parts, ignore_index=True)
-    ids = list(read_examples(examples)["id"])
+    ex = read_examples(examples)
+    ids = list(ex["id"])
+    if predictions is not None:
+        preds = io.read_parquet(predictions, schemas.PREDICTIONS)
+        ids = list(preds["id"][attributable(preds, target)])
     got = list(merged["id"])
     if sorted(got) != sorted(ids):
         missing, extra = set(ids) - set(got), set(got) - set(ids)
@@ -275,11 +335,12 @@ def merge_shards(shards: Sequence[str], examples: str, out: str, schema, metrics
     seconds = sum(float(m.get("seconds", 0.0)) for m in metas)
     meta = dict(metas[0]) if metas else {}
     meta.update(seconds=round(seconds, 2), shards=len(shards))
-    if any("resumed_examples" in m for m in metas):
-        meta["resumed_examples"] = sum(int(m.get("resumed_examples", 0)) for m in metas)
+    for key in ("resumed_examples", "not_attributed"):
+        if any(key in m for m in metas):
+            meta[key] = sum(int(m.get(key, 0)) for m in metas)
     io.write_parquet(merged, out, schema, meta)
     if metrics_out is not None:
-        io.write_json(_prediction_metrics(list(merged["correct"]), seconds), metrics_out)
+        io.write_json(metrics(merged, ex, seconds, meta.get("info") or {}), metrics_out)
     log.info("merged %d shards: %d examples", len(shards), len(merged))
 
 
@@ -300,7 +361,7 @@ def rationales(attributions: str, out: str, k: int, exclude_punctuation: bool = 
     df = io.read_parquet(attributions, schemas.ATTRIBUTIONS)
     rows = rationale_rows(df.to_dict("records"), int(k), exclude_punctuation, exclude_stopwords)
     meta = {"k": int(k), "exclude_punctuation": exclude_punctuation, "exclude_stopwords": exclude_stopwords}
-    io.write_parquet(pd.DataFrame(rows), out, schemas.RATIONALES, meta)
+    io.write_parquet(pd.DataFrame(rows, columns=schemas.RATIONALES.names), out, schemas.RATIONALES, meta)
 
 
 def control_rationales(attributions: str, examples: str, out: str, control: str, k: int, seed: int = 0,
@@ -317,28 +378,45 @@ def control_rationales(attributions: str, examples: str, out: str, control: str,
     else:
         raise ValueError(f"unknown control {control!r}; expected random or masked")
     meta = {"control": control, "k": int(k), "seed": int(seed), "source": attributions}
-    io.write_parquet(pd.DataFrame(out_rows), out, schemas.RATIONALES, meta)
+    io.write_parquet(pd.DataFrame(out_rows, columns=schemas.RATIONALES.names), out, schemas.RATIONALES, meta)
 
 
 def answer_overlap(items: Sequence[dict], ks: Sequence[int], csv_out: str, md_out: str,
-                   exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> pd.DataFrame:
-    """``items``: dataset, method, attributions, examples.  How often top-k words are part of the gold answer."""
+                   exclude_punctuation: bool = True, exclude_stopwords: bool = False, seed: int = 0) -> pd.DataFrame:
+    """``items``: dataset, method, attributions, examples.  How often top-k words are part of the gold
+    answer, beside baselines drawn at random from the same inputs (once per dataset, on the rows of
+    its first method)."""
+    from .rationales import BASELINES
     from .rationales import answer_overlap as overlap
 
-    rows = []
+    rows, done = [], set()
+    flags = (exclude_punctuation, exclude_stopwords)
     for it in items:
         attr = io.read_parquet(it["attributions"], schemas.ATTRIBUTIONS).to_dict("records")
-        labels = dict(zip(*read_examples(it["examples"])[["id", "label"]].T.values))
-        for r in overlap(attr, labels, ks, exclude_punctuation, exclude_stopwords):
+        ex = read_examples(it["examples"])
+        labels = dict(zip(ex["id"], ex["label"]))
+        for r in overlap(attr, labels, ks, *flags):
             rows.append({"dataset": it["dataset"], "method": it["method"], **r})
-    table = pd.DataFrame(rows)
+        if it["dataset"] in done:
+            continue
+        done.add(it["dataset"])
+        task = ex["task"].iloc[0] if len(ex) else None
+        for name, only in BASELINES.items():
+            if only is None or only == task:
+                for r in overlap(attr, labels, ks, *flags, baseline=name, seed=seed):
+                    rows.append({"dataset": it["dataset"], "method": f"{name} (baseline)", **r})
+    table = pd.DataFrame(rows, columns=["dataset", "method", "k", "examples_with_answer_word", "topk_words_in_answer",
+                                        "n"])
+    table = table.sort_values(["dataset", "k"], kind="stable").reset_index(drop=True)
     io.write_text(table.round(4).to_csv(index=False), csv_out)
     lines = ["| dataset | method | k | examples with an answer word | top-k words in the answer | n |", "|---|---|---|---|---|---|"]
     for r in table.itertuples():
         lines.append(f"| {r.dataset} | {r.method} | {r.k} | {100 * r.examples_with_answer_word:.1f}% | "
                      f"{100 * r.topk_words_in_answer:.1f}% | {r.n} |")
-    lines += ["", "Training examples; a word is part of the answer when it equals one of the gold label's words "
-              "(case-insensitive; numbers by value)."]
+    lines += ["", "Training examples whose teacher answer was attributed; a word is part of the answer when it equals "
+              "one of the gold label's words (case-insensitive; numbers by value). Baselines: k distinct words drawn "
+              "at random (seeded per example) from the same input, from the choices' words (multiple choice), or "
+              "from the input's numbers (math)."]
     io.write_text("\n".join(lines) + "\n", md_out)
     return table
 
@@ -359,10 +437,19 @@ def student_examples(train_examples: str, variant: str, rationale_file: str | No
     if rationale_file is None:
         raise ValueError(f"variant {variant!r} needs a rationale file")
     rat = io.read_parquet(rationale_file, schemas.RATIONALES).set_index("id")
-    missing = set(df["id"]) - set(rat.index)
-    if missing:
-        raise ValueError(f"{rationale_file}: no rationale for {len(missing)} training examples, e.g. {sorted(missing)[0]!r}")
-    return df, [Example(i, l, rat.at[x, "rationale"]) for i, l, x in zip(df["input"], df["label"], df["id"])], True
+    unknown = set(rat.index) - set(df["id"])
+    if unknown:
+        raise ValueError(f"{rationale_file}: rationales for {len(unknown)} examples that are not in {train_examples}, "
+                         f"e.g. {sorted(unknown)[0]!r}")
+    missing = len(df) - len(rat)
+    if missing == len(df) and len(df):
+        log.warning("no training example has a rationale (the teacher answered none): this student learns the "
+                    "label task only")
+    elif missing:  # the teacher gave no parsed answer for these: they train the label task only
+        log.info("%d of %d training examples have no rationale (no parsed teacher answer): label task only",
+                 missing, len(df))
+    rationale = rat["rationale"].to_dict()
+    return df, [Example(i, l, rationale.get(x)) for i, l, x in zip(df["input"], df["label"], df["id"])], True
 
 
 def train_student(model: str, train_examples: str, valid_examples: str, rationale_file: str | None, out_dir: str,
@@ -439,6 +526,8 @@ def topk_similarity(model, tok, df: pd.DataFrame, preds: list[str], teacher_attr
     scores = []
     flags = (bool(sim.get("exclude_punctuation", True)), bool(sim.get("exclude_stopwords", False)))
     for r in rows:
+        if r["id"] not in teacher.index:  # the teacher's answer did not parse: nothing to compare with
+            continue
         t = teacher.loc[r["id"]]
         mine = {(r["word_field"][j], r["word_start"][j]) for j in top_k(r["words"], r["scores"], k, *flags)}
         theirs = {(t["word_field"][j], t["word_start"][j])

@@ -169,8 +169,6 @@ def train(
     device = next(model.parameters()).device
     label_prefix = PREFIX_LABEL if multitask else ""
     model.requires_grad_(True)  # a model that was used for attribution comes back frozen
-    if multitask and any(r.rationale is None for r in train_rows):
-        raise ValueError("multitask training needs a rationale for every training example")
     micro = min(cfg.micro_batch_size or cfg.batch_size, cfg.batch_size)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr,
                             weight_decay=cfg.weight_decay)
@@ -221,9 +219,10 @@ def train(
                                             cfg, device)
                 loss = _loss(model, ids, mask, lab)
                 result.tokens += n
-                if multitask:
-                    ids, mask, lab, n = _encode(tokenizer, [PREFIX_RATIONALE + r.input for r in part],
-                                                [r.rationale for r in part], cfg, device)
+                explained = [r for r in part if r.rationale is not None]  # rows without one train the label only
+                if multitask and explained:
+                    ids, mask, lab, n = _encode(tokenizer, [PREFIX_RATIONALE + r.input for r in explained],
+                                                [r.rationale for r in explained], cfg, device)
                     loss = (1 - cfg.rationale_weight) * loss + cfg.rationale_weight * _loss(model, ids, mask, lab)
                     result.tokens += n
             (loss * share).backward()

@@ -14,13 +14,17 @@ R = config.get("results", "results")
 DATASETS = sorted(config["datasets"])  # sorted: params built from these lists do not depend on key order
 SPLITS = ["train", "valid", "test"]
 TEACHER = config["teacher"]["model"]
-STUDENT = config["student"]["model"]
+# a config without `student` runs the teacher's stages only (`snakemake teacher`)
+HAS_STUDENT = "student" in config
+STUDENT = config["student"]["model"] if HAS_STUDENT else None
 METHODS = list(config["attribution"]["methods"])
 KS = sorted(int(k) for k in config["rationales"]["k"])
 CONTROLS = ["random", "masked"]
 # the attribution whose words (random) and ranking (masked) the controls use
 CONTROL_METHOD = config["rationales"].get("control_method", METHODS[0])
-SEEDS = sorted(int(s) for s in config["student"]["seeds"])
+SEEDS = sorted(int(s) for s in config["student"]["seeds"]) if HAS_STUDENT else []
+# the splits the teacher answers and is attributed on (train: rationales; test: the analyses)
+TEACHER_SPLITS = ["train", "test"]
 DEVICE = config.get("device", "auto")
 # threads, gpu, mem_mb and runtime of the model jobs, by the model they run (teacher | student)
 RES = akd.config.job_resources(config)
@@ -82,7 +86,8 @@ def prepare_inputs(wildcards):
 
 
 def model_spec(alias):
-    return config["models"][alias]["model"]
+    """A model's folder or hub name (`package:` entries resolve to the package's folder)."""
+    return akd.config.model_spec(config, alias)
 
 
 def model_dir(dataset, alias):
@@ -108,14 +113,22 @@ def teacher_input(wildcards):
     return model_input(wildcards.dataset, TEACHER)
 
 
-def teacher_settings(extra=None):
-    t = config["teacher"]
+def teacher_settings(dataset, extra=None):
+    """How the teacher answers on one dataset: `teacher`, updated by `datasets.<name>.teacher`."""
+    t = akd.config.teacher_config(config, dataset)
     m = config["models"][TEACHER]
     s = {
         "model": model_spec(TEACHER),
         "gguf_file": m.get("gguf_file"),
         "trust_remote_code": bool(m.get("trust_remote_code", False)),
         "template": t.get("template", "prompt"),
+        "format": t.get("format", "choices"),
+        "answer": t.get("answer"),
+        "choice_answer": t.get("choice_answer", "text"),
+        "normalise": t.get("normalise", "sum"),
+        "chat": t.get("chat", "auto"),
+        "shots": int(t.get("shots", 0)),
+        "shot_seed": int(t.get("shot_seed", 0)),
         "batch_size": int(t.get("batch_size", 32)),
         "max_new_tokens": int(t.get("max_new_tokens", 64)),
         "max_input_tokens": int(t.get("max_input_tokens", 1024)),
@@ -124,13 +137,28 @@ def teacher_settings(extra=None):
     return plain({**s, **(extra or {})})
 
 
-def finetune_settings():
-    """What teacher fine-tuning uses: the model, its template and the training slice (not generation)."""
-    s = teacher_settings({"train": without_runtime(config["teacher"]["finetune"] or {})})
-    return plain({k: s[k] for k in ("model", "gguf_file", "trust_remote_code", "template", "device", "train")})
+def shots_input(wildcards):
+    """The training split, when demonstrations are drawn from it."""
+    shots = int(akd.config.teacher_config(config, wildcards.dataset).get("shots", 0))
+    return [f"{R}/{wildcards.dataset}/data/train.parquet"] if shots else []
 
 
-def attribution_settings(method):
+def check_settings(dataset):
+    """The teacher check's slice: the unparsed limit and whether this dataset accepts a weak teacher."""
+    accept = config["teacher"].get("accept_weak", False)
+    accept = dataset in accept if isinstance(accept, list) else bool(accept)
+    return plain({"max_unparsed": float(config["teacher"].get("max_unparsed", 0.25)), "accept": accept})
+
+
+def finetune_settings(dataset):
+    """What teacher fine-tuning uses: the model, its prompts and the training slice (not generation)."""
+    s = teacher_settings(dataset, {"train": without_runtime(config["teacher"]["finetune"] or {})})
+    keep = ("model", "gguf_file", "trust_remote_code", "template", "format", "answer", "choice_answer", "chat",
+            "shots", "shot_seed", "device", "train")
+    return plain({k: s[k] for k in keep})
+
+
+def attribution_settings(dataset, method):
     """The attribution slice one method uses (so a change to another method's setting reruns nothing here)."""
     a = config["attribution"]
     s = {
@@ -144,9 +172,10 @@ def attribution_settings(method):
         s["reduce"] = a.get("reduce", "l2")
     if method == "integrated_gradients":
         s["n_steps"] = int(a.get("n_steps", 32))
-    # the teacher's model and template, not its generation settings (those reach attribution
-    # through the predictions file)
-    return plain({k: v for k, v in teacher_settings(s).items() if k != "max_new_tokens"})
+    # the teacher's model, not how it answers: prompts and answers reach attribution through the
+    # predictions file (so a new prompt setting reruns attribution through that file, once)
+    t = teacher_settings(dataset)
+    return plain({**{k: t[k] for k in ("model", "gguf_file", "trust_remote_code", "device")}, **s})
 
 
 def has_llm(dataset):
@@ -154,6 +183,8 @@ def has_llm(dataset):
 
 
 def variants(dataset):
+    if not HAS_STUDENT:
+        return []
     out = []
     for v in config["student"]["variants"]:
         if v == "saliency":
@@ -253,13 +284,36 @@ def overlap_items():
     ]
 
 
-def all_targets():
+def teacher_table_items():
+    return [
+        dict(dataset=d, split=s, metrics=f"{R}/{d}/teacher/{TEACHER}/predictions/{s}.json")
+        for d in DATASETS
+        for s in TEACHER_SPLITS
+    ]
+
+
+def teacher_targets():
+    """What `snakemake teacher` makes: the teacher's answers on train and test, their checks, the
+    training split's attributions (what rationales are made of) and the tables. (The test split's
+    attributions are made when students are evaluated against them.)"""
     html = [f"{R}/{d}/teacher/{TEACHER}/attributions/{m}/train.html" for d in DATASETS for m in METHODS]
+    attributions = [f"{R}/{d}/teacher/{TEACHER}/attributions/{m}/train.parquet" for d in DATASETS for m in METHODS]
+    return [
+        f"{R}/tables/teacher.csv",
+        f"{R}/tables/teacher.md",
+        f"{R}/tables/answer_overlap.csv",
+        *html,
+        *attributions,
+    ]
+
+
+def all_targets():
+    if not HAS_STUDENT:
+        return teacher_targets()
     return [
         f"{R}/tables/accuracy.csv",
         f"{R}/tables/accuracy.md",
         f"{R}/plots/accuracy.png",
         f"{R}/plots/accuracy_vs_k.png",
-        f"{R}/tables/answer_overlap.csv",
-        *html,
+        *teacher_targets(),
     ]

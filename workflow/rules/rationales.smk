@@ -67,7 +67,8 @@ rule control_rationales:
 
 
 rule answer_overlap:
-    """How often the teacher's top-k words are part of the gold answer, per dataset, method and k."""
+    """How often the teacher's top-k words are part of the gold answer, per dataset, method and k,
+    beside random baselines."""
     input:
         [i["attributions"] for i in overlap_items()],
     output:
@@ -76,6 +77,7 @@ rule answer_overlap:
     params:
         analyses=overlap_items(),
         ks=KS,
+        seed=int(config["rationales"].get("control_seed", 0)),
         exclude_punctuation=bool(config["rationales"].get("exclude_punctuation", True)),
         exclude_stopwords=bool(config["rationales"].get("exclude_stopwords", False)),
     conda:

@@ -5,6 +5,8 @@
 localrules:
     merge_predictions,
     merge_attributions,
+    teacher_check,
+    teacher_table,
 
 
 # A split is merged from shards when it has more than one (the merge rules' inputs then exist);
@@ -23,7 +25,7 @@ rule teacher_finetune:
     output:
         directory(f"{R}/{{dataset}}/teacher/{TEACHER}/model"),
     params:
-        settings=lambda w: finetune_settings(),
+        settings=lambda w: finetune_settings(w.dataset),
     threads: RES["teacher"]["threads"]
     resources:
         gpu=RES["teacher"]["gpu"],
@@ -38,17 +40,18 @@ rule teacher_finetune:
 
 
 rule teacher_predict:
-    """Batched greedy answers of the teacher; its accuracy beside them."""
+    """The teacher's answers (ranked over the label space, or generated and parsed); its accuracy beside them."""
     input:
         model=teacher_input,
         examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
         checked=checked_inputs,
+        train=shots_input,
     output:
         predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
         metrics=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.json",
     params:
         model=lambda w: teacher_dir(w.dataset),
-        settings=lambda w: teacher_settings(),
+        settings=lambda w: teacher_settings(w.dataset),
         shard=None,
     threads: RES["teacher"]["threads"]
     resources:
@@ -69,11 +72,12 @@ rule teacher_predict_shard:
         model=teacher_input,
         examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
         checked=checked_inputs,
+        train=shots_input,
     output:
         predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
     params:
         model=lambda w: teacher_dir(w.dataset),
-        settings=lambda w: teacher_settings(),
+        settings=lambda w: teacher_settings(w.dataset),
         shard=lambda w: [int(w.shard), int(w.n)],
     threads: RES["teacher"]["threads"]
     resources:
@@ -114,11 +118,12 @@ rule attribute:
         model=teacher_input,
         examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
         predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
+        check=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/check.json",
     output:
         f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.parquet",
     params:
         model=lambda w: teacher_dir(w.dataset),
-        settings=lambda w: attribution_settings(w.method),
+        settings=lambda w: attribution_settings(w.dataset, w.method),
         shard=None,
     threads: RES["teacher"]["threads"]
     resources:
@@ -139,11 +144,12 @@ rule attribute_shard:
         model=teacher_input,
         examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
         predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
+        check=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/check.json",
     output:
         f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
     params:
         model=lambda w: teacher_dir(w.dataset),
-        settings=lambda w: attribution_settings(w.method),
+        settings=lambda w: attribution_settings(w.dataset, w.method),
         shard=lambda w: [int(w.shard), int(w.n)],
     threads: RES["teacher"]["threads"]
     resources:
@@ -166,13 +172,55 @@ rule merge_attributions:
             w,
         ),
         examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
+        predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
     output:
         f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.parquet",
     params:
         table="attributions",
+        target=config["attribution"].get("target", "prediction"),
     conda:
         "../../envs/akd.yaml"
     log:
         f"{R}/logs/{{dataset}}/teacher/{TEACHER}/merge_attributions_{{method}}_{{split}}.log",
     script:
         "../scripts/merge_shards.py"
+
+
+rule teacher_check:
+    """Stop before attribution when the teacher is not answering: accuracy not above chance, or
+    too many unparsed answers, on a split it is attributed on (unless `teacher.accept_weak`)."""
+    input:
+        **{s: f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{s}.json" for s in TEACHER_SPLITS},
+    output:
+        f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/check.json",
+    params:
+        check=lambda w: check_settings(w.dataset),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{R}/logs/{{dataset}}/teacher/{TEACHER}/check.log",
+    script:
+        "../scripts/teacher_check.py"
+
+
+rule teacher_table:
+    """Per dataset and split: the teacher's accuracy (95% interval), chance, unparsed share, how it answered."""
+    input:
+        [t["metrics"] for t in teacher_table_items()],
+    output:
+        csv=report(f"{R}/tables/teacher.csv", caption="../report/teacher.rst", category="Teacher"),
+        md=f"{R}/tables/teacher.md",
+    params:
+        tables=teacher_table_items(),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{R}/logs/teacher_table.log",
+    script:
+        "../scripts/teacher_table.py"
+
+
+rule teacher:
+    """The teacher's stages and their tables alone: `snakemake teacher --cores N`."""
+    input:
+        teacher_targets(),

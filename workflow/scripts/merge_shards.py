@@ -10,4 +10,5 @@ with job(snakemake):
     table = snakemake.params.table
     schema = {"predictions": schemas.PREDICTIONS, "attributions": schemas.ATTRIBUTIONS}[table]
     stages.merge_shards(list(snakemake.input.shards), snakemake.input.examples, snakemake.output[0], schema,
-                        getattr(snakemake.output, "metrics", None))
+                        getattr(snakemake.output, "metrics", None), getattr(snakemake.input, "predictions", None),
+                        getattr(snakemake.params, "target", "prediction"))

@@ -1,0 +1,143 @@
+"""Log-probabilities of answers given prompts: how a prompt and its continuation are tokenised, and
+the batched ranking of candidate answers.
+
+A prompt and its continuation are tokenised separately and concatenated (as lm-evaluation-harness
+does): an encoder-decoder model reads the prompt in its encoder and the continuation, with its
+end-of-sequence token, as decoder targets; a decoder-only model reads prompt tokens then
+continuation tokens.  Attribution (:mod:`akd.attribution`) uses the same functions, so the answer
+it explains is scored exactly as it was chosen.
+
+Ranking encodes each prompt once for all its candidates: encoder-decoder models run the encoder
+once per example and the decoder on every candidate; decoder-only models run the prompt once (left
+padded, so every prompt ends at the same position) and its KV cache is shared by its candidates.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .generation import length_sorted_batches
+from .progress import progress
+
+
+def logprob_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Sum over positions of log p(label), one per row; labels < 0 are ignored."""
+    logp = torch.log_softmax(logits if logits.dtype == torch.float64 else logits.float(), dim=-1)
+    mask = labels >= 0
+    picked = logp.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    return (picked * mask).sum(-1)
+
+
+def prompt_encoding(tokenizer, text: str, max_tokens: int, add_special_tokens: bool = True) -> dict:
+    """input_ids, offset_mapping and special_tokens_mask of one prompt (truncated at ``max_tokens``)."""
+    return tokenizer(text, truncation=True, max_length=max_tokens, return_offsets_mapping=True,
+                     return_special_tokens_mask=True, add_special_tokens=add_special_tokens)
+
+
+def continuation_ids(tokenizer, text: str, encoder_decoder: bool) -> list[int]:
+    """Token ids of a continuation: decoder targets with EOS (encoder-decoder), else bare tokens."""
+    if encoder_decoder:
+        return list(tokenizer(text_target=text)["input_ids"])
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def _pad(rows: Sequence[Sequence[int]], value: int, left: bool = False) -> torch.Tensor:
+    n = max((len(r) for r in rows), default=0)
+    out = torch.full((len(rows), n), value, dtype=torch.long)
+    for i, r in enumerate(rows):
+        if len(r):
+            if left:
+                out[i, n - len(r):] = torch.tensor(list(r))
+            else:
+                out[i, : len(r)] = torch.tensor(list(r))
+    return out
+
+
+def _rank_encoder_decoder(model, prompt_ids, cont_ids, pad_id) -> torch.Tensor:
+    device = next(model.parameters()).device
+    ids = _pad(prompt_ids, pad_id).to(device)
+    mask = (_pad([[1] * len(p) for p in prompt_ids], 0)).to(device)
+    hidden = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+    reps = torch.tensor([len(c) for c in cont_ids], device=device)
+    flat = [c for cs in cont_ids for c in cs]
+    labels = _pad(flat, -100).to(device)
+    dec_in = model._shift_right(labels.masked_fill(labels < 0, model.config.pad_token_id))
+    from transformers.modeling_outputs import BaseModelOutput
+
+    out = model(encoder_outputs=BaseModelOutput(last_hidden_state=hidden.repeat_interleave(reps, 0)),
+                attention_mask=mask.repeat_interleave(reps, 0), decoder_input_ids=dec_in)
+    return logprob_sum(out.logits, labels)
+
+
+def _rank_decoder_only(model, prompt_ids, cont_ids, pad_id) -> torch.Tensor:
+    device = next(model.parameters()).device
+    ids = _pad(prompt_ids, pad_id, left=True).to(device)
+    mask = _pad([[1] * len(p) for p in prompt_ids], 0, left=True).to(device)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    first = out.logits[:, -1]  # (B, V): predicts every candidate's first token
+    reps = torch.tensor([len(c) for c in cont_ids], device=device)
+    flat = [c for cs in cont_ids for c in cs]
+    labels = _pad(flat, -100).to(device)
+    first_lp = logprob_sum(first.repeat_interleave(reps, 0)[:, None], labels[:, :1])
+    if labels.shape[1] == 1:
+        return first_lp
+    cache = out.past_key_values
+    cache.batch_repeat_interleave(reps)
+    cmask = (labels >= 0).long()
+    cpos = mask.sum(-1).repeat_interleave(reps, 0)[:, None] + torch.arange(labels.shape[1], device=device)[None]
+    rest = model(input_ids=labels.clamp(min=0).masked_fill(labels < 0, pad_id),
+                 attention_mask=torch.cat([mask.repeat_interleave(reps, 0), cmask], dim=1),
+                 position_ids=cpos, past_key_values=cache, use_cache=True)
+    return first_lp + logprob_sum(rest.logits[:, :-1], labels[:, 1:])
+
+
+def rank(model, tokenizer, prompts: Sequence[str], continuations: Sequence[Sequence[str]], batch_size: int = 16,
+         max_input_tokens: int = 1024, add_special_tokens: bool = True, desc: str = "rank",
+         show_progress: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per prompt: (summed log-probability, token count) of each of its continuations, in order.
+
+    ``batch_size`` counts prompts; their candidates run together.  Prompts are sorted by length.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    encoder_decoder = bool(model.config.is_encoder_decoder)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    out: list[tuple[np.ndarray, np.ndarray]] = [(np.zeros(0), np.zeros(0, dtype=np.int64))] * len(prompts)
+    bar = progress(len(prompts), desc, "ex", disable=not show_progress)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    with torch.inference_mode(), autocast:
+        for idx in length_sorted_batches([len(p) for p in prompts], batch_size):
+            p_ids = [prompt_encoding(tokenizer, prompts[i], max_input_tokens, add_special_tokens)["input_ids"]
+                     for i in idx]
+            c_ids = [[continuation_ids(tokenizer, c, encoder_decoder) for c in continuations[i]] for i in idx]
+            if any(not c for cs in c_ids for c in cs):
+                raise ValueError("a candidate answer has no tokens")
+            fn = _rank_encoder_decoder if encoder_decoder else _rank_decoder_only
+            scores = fn(model, p_ids, c_ids, pad_id).double().cpu().numpy()
+            pos = 0
+            for i, cs in zip(idx, c_ids):
+                out[i] = (scores[pos: pos + len(cs)], np.array([len(c) for c in cs], dtype=np.int64))
+                pos += len(cs)
+            bar.update(len(idx))
+    bar.close()
+    return out
+
+
+def choose(logprobs: np.ndarray, n_tokens: np.ndarray, continuations: Sequence[str], normalise: str = "sum"
+           ) -> tuple[int, np.ndarray]:
+    """The chosen candidate (first on ties) and the scores it was chosen by: summed log-prob
+    (lm-evaluation-harness ``acc``), per token, or per character of the continuation (``acc_norm``)."""
+    if normalise == "sum":
+        scores = np.asarray(logprobs, dtype=np.float64)
+    elif normalise == "tokens":
+        scores = np.asarray(logprobs, dtype=np.float64) / np.maximum(1, n_tokens)
+    elif normalise == "chars":
+        scores = np.asarray(logprobs, dtype=np.float64) / np.maximum(1, [len(c) for c in continuations])
+    else:
+        raise ValueError(f"unknown normalisation {normalise!r}")
+    return int(np.argmax(scores)), scores

@@ -1,0 +1,182 @@
+"""The teacher's answers: ranked over the label space (nli, mc) or generated and parsed (math), the
+metrics of a split, and the check that stops the workflow when the teacher is not answering.
+
+Every prediction row records the prompt (and where the example's own text sits in it), what the
+teacher said, the answer in the label space (empty when a generated answer does not parse), whether
+it parsed, and the exact continuation to attribute.  Ranked rows also keep every candidate's summed
+log-probability, token count and the score it was ranked by, so a margin can be read later.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .answers import parse_answer
+from .prompts import PromptSettings, TeacherPrompt, build_prompt, chance_level, use_chat
+from .tasks import is_correct
+
+class TeacherNotAnswering(RuntimeError):
+    """The teacher's answers are at chance or mostly unparsed: attributing them explains guesses."""
+
+
+@dataclass
+class Prompts:
+    settings: PromptSettings
+    prompts: list[TeacherPrompt]
+    mode: str
+
+
+def prompts_for(examples: Sequence[dict], settings: dict, tokenizer, decoder_only: bool,
+                pool: Sequence[dict] = ()) -> Prompts:
+    """The teacher's prompt for every example (``settings``: the teacher's config slice)."""
+    chat = use_chat(settings.get("chat", "auto"), tokenizer,
+                    " ".join(str(settings.get(k) or "") for k in ("model", "gguf_file")))
+    ps = PromptSettings.from_dict(settings, chat=chat)
+    task = examples[0]["task"] if len(examples) else "nli"
+    return Prompts(ps, [build_prompt(e, ps, tokenizer, decoder_only, pool) for e in examples], ps.mode(task))
+
+
+def _cut(text: str, decoder_only: bool, chat: bool) -> str:
+    """What the teacher said: a decoder-only model without chat runs on after its answer (its first
+    non-empty line is kept); a chat model ends its turn; an encoder-decoder model stops."""
+    text = text.strip()
+    if decoder_only and not chat:
+        return text.split("\n")[0].strip()
+    return text
+
+
+def answer(model, tokenizer, examples: Sequence[dict], p: Prompts, batch_size: int = 16,
+           max_new_tokens: int = 64, max_input_tokens: int = 1024, show_progress: bool = True) -> pd.DataFrame:
+    """One PREDICTIONS row per example, in input order."""
+    from .generation import generate
+    from .scoring import choose, rank
+
+    decoder_only = not model.config.is_encoder_decoder
+    texts = [q.text for q in p.prompts]
+    rows = []
+    if p.mode == "rank":
+        conts = [[q.continuation(a.said) for a in q.candidates] for q in p.prompts]
+        scored = rank(model, tokenizer, texts, conts, batch_size, max_input_tokens,
+                      add_special_tokens=not p.settings.chat, desc="teacher (rank)", show_progress=show_progress)
+        for e, q, cs, (lp, n) in zip(examples, p.prompts, conts, scored):
+            best, scores = choose(lp, n, cs, p.settings.normalise)
+            rows.append(_row(e, q, said=q.candidates[best].said, prediction=q.candidates[best].label,
+                             target=cs[best], logprobs=lp, tokens=n, scores=scores))
+    else:
+        raw = generate(model, tokenizer, texts, batch_size, max_new_tokens, max_input_tokens, desc="teacher (generate)",
+                       show_progress=show_progress, add_special_tokens=not p.settings.chat, raw=True)
+        for e, q, r in zip(examples, p.prompts, raw):
+            said = _cut(r, decoder_only, p.settings.chat)
+            parsed = parse_answer(e["task"], said, list(e["choices"]))
+            rows.append(_row(e, q, said=said, prediction=parsed,
+                             target=q.continuation(said) if parsed is not None else ""))
+    return pd.DataFrame(rows)
+
+
+def _row(e: dict, q: TeacherPrompt, said: str, prediction: str | None, target: str,
+         logprobs=(), tokens=(), scores=()) -> dict:
+    parsed = prediction is not None
+    return {
+        "id": e["id"], "prompt": q.text,
+        "span_field": [f for f, _, _ in q.spans], "span_start": [a for _, a, _ in q.spans],
+        "span_end": [b for _, _, b in q.spans],
+        "output": said, "prediction": prediction if parsed else "", "parsed": parsed, "target": target,
+        "label": e["label"], "label_target": q.continuation(q.gold),
+        "correct": parsed and is_correct(e["task"], prediction, e["label"]),
+        "candidates": [a.label for a in q.candidates],
+        "candidate_logprobs": [float(x) for x in logprobs], "candidate_tokens": [int(x) for x in tokens],
+        "candidate_scores": [float(x) for x in scores],
+    }
+
+
+# ---------------------------------------------------------------------------------- metrics
+
+def wilson(correct: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion."""
+    if n == 0:
+        return 0.0, 1.0
+    p = correct / n
+    d = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / d
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def metrics(preds: pd.DataFrame, examples: pd.DataFrame, seconds: float, info: dict) -> dict:
+    """Accuracy with its 95% interval, chance level, unparsed share, and how the answers were made."""
+    n = len(preds)
+    k = int(preds["correct"].sum()) if n else 0
+    lo, hi = wilson(k, n)
+    task = examples["task"].iloc[0] if len(examples) else "nli"
+    unparsed = int((~preds["parsed"].astype(bool)).sum()) if n else 0
+    return {"accuracy": k / n if n else 0.0, "ci_low": lo, "ci_high": hi, "n": n, "correct": k,
+            "chance": chance_level(task, [len(c) for c in examples["choices"]]),
+            "unparsed": unparsed, "unparsed_share": unparsed / n if n else 0.0,
+            "empty": int((preds["output"].str.strip() == "").sum()) if n else 0,
+            "seconds": round(seconds, 2), "examples_per_second": round(n / max(seconds, 1e-9), 2), **info}
+
+
+def check(dataset: str, split_metrics: dict[str, dict], max_unparsed: float, accept: bool) -> dict:
+    """Raise :class:`TeacherNotAnswering` (unless ``accept``) when on any split the teacher's
+    accuracy is not above chance or more than ``max_unparsed`` of its answers did not parse."""
+    problems = []
+    for split, m in sorted(split_metrics.items()):
+        seen = (f"{split}: accuracy {100 * m['accuracy']:.1f}% (95% CI {100 * m['ci_low']:.1f}-"
+                f"{100 * m['ci_high']:.1f}%, n={m['n']}), chance {100 * m['chance']:.1f}%, "
+                f"unparsed {100 * m['unparsed_share']:.1f}% ({m.get('empty', 0)} empty answers)")
+        if m["n"] and m["accuracy"] <= m["chance"]:
+            problems.append(seen + " -- not above chance")
+        elif m["unparsed_share"] > max_unparsed:
+            problems.append(seen + f" -- more than {100 * max_unparsed:.0f}% unparsed")
+    verdict = {"dataset": dataset, "ok": not problems, "accepted": bool(problems) and accept,
+               "problems": problems, "max_unparsed": max_unparsed}
+    if problems and not accept:
+        mode = next(iter(split_metrics.values()), {}).get("answer", "?")
+        raise TeacherNotAnswering(
+            f"the teacher is not answering on {dataset!r}, so attributing its answers would explain guesses:\n  "
+            + "\n  ".join(problems)
+            + f"\n(answers: {mode}). Try: teacher.chat: on (an instruct model needs its chat template); "
+              "teacher.answer: rank (nli, mc: answers ranked over the label space); teacher.format: cloze "
+              "(what small models answer best); teacher.shots: 3; teacher.finetune (train it on the labels "
+              f"first); a larger teacher. To go on anyway: teacher.accept_weak: true (or [{dataset}]).")
+    return verdict
+
+
+def table(rows: Sequence[dict]) -> pd.DataFrame:
+    """``rows``: dataset, split and a metrics dict each -> the teacher table."""
+    out = []
+    for r in rows:
+        m = r["metrics"]
+        out.append({"dataset": r["dataset"], "split": r["split"], "n": m["n"],
+                    "accuracy": round(100 * m["accuracy"], 2), "ci_low": round(100 * m["ci_low"], 2),
+                    "ci_high": round(100 * m["ci_high"], 2), "chance": round(100 * m["chance"], 2),
+                    "unparsed": round(100 * m["unparsed_share"], 2), "answer": m.get("answer", ""),
+                    "format": m.get("format", ""), "chat": m.get("chat", ""), "shots": m.get("shots", ""),
+                    "examples_per_second": m.get("examples_per_second", "")})
+    return pd.DataFrame(out)
+
+
+def table_markdown(df: pd.DataFrame) -> str:
+    lines = ["| dataset | split | n | accuracy % (95% CI) | chance % | unparsed % | answer | format | chat | shots "
+             "| examples/s |", "|---|---|---:|---|---:|---:|---|---|---|---:|---:|"]
+    for r in df.itertuples():
+        lines.append(f"| {r.dataset} | {r.split} | {r.n} | {r.accuracy:.1f} ({r.ci_low:.1f}-{r.ci_high:.1f}) | "
+                     f"{r.chance:.1f} | {r.unparsed:.1f} | {r.answer} | {r.format} | {r.chat} | {r.shots} | "
+                     f"{r.examples_per_second} |")
+    lines += ["", "Teacher accuracy: exact match of its answer in the label space (equations by value); 95% Wilson "
+              "interval; chance: uniform guessing over the label space (0 for math); unparsed: generated answers "
+              "that hold no answer in the label space (never attributed); examples/s: answering only, model "
+              "loading excluded."]
+    return "\n".join(lines) + "\n"
+
+
+def attributable(preds: pd.DataFrame, target: str) -> np.ndarray:
+    """Rows whose answer can be attributed: the teacher's own parsed answer, or any row for the gold label."""
+    if target == "label":
+        return np.ones(len(preds), dtype=bool)
+    return (preds["parsed"].astype(bool) & (preds["target"].str.strip() != "")).to_numpy()
