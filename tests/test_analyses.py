@@ -58,3 +58,18 @@ def test_topk_similarity_is_one_against_itself(tiny_model, tmp_path):
     other = tmp_path / "other.parquet"
     io.write_parquet(pd.DataFrame(rows), other, schemas.ATTRIBUTIONS)
     assert topk_similarity(model, tok, df, preds, str(other), "predict: ", sim)["topk_jaccard"] < 0.5
+
+
+def test_answer_overlap_baselines_draw_from_their_pools():
+    mc = {"id": "1", "words": ["which", "is", "a", "fruit", "apple", "hammer"], "scores": [1.0] * 6,
+          "word_field": ["question"] * 4 + ["choice0", "choice1"]}
+    both = answer_overlap([mc], {"1": "apple"}, [2], baseline="random choice words")[0]
+    assert both["examples_with_answer_word"] == 1.0 and both["topk_words_in_answer"] == 0.5  # apple, hammer
+    math = {"id": "2", "words": ["Ann", "had", "5", "apples", "and", "found", "3"], "scores": [1.0] * 7,
+            "word_field": ["question"] * 7}
+    nums = answer_overlap([math], {"2": "( 5.0 + 3.0 )"}, [2], baseline="random numbers")[0]
+    assert nums["topk_words_in_answer"] == 1.0  # the two numbers, both in the equation by value
+    words = [answer_overlap([math], {"2": "( 5.0 + 3.0 )"}, [1], baseline="random words", seed=s)[0]
+             for s in range(40)]
+    share = sum(w["examples_with_answer_word"] for w in words) / len(words)
+    assert 0.1 < share < 0.6  # 2 of 7 words: drawn at random, not by score

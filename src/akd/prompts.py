@@ -34,7 +34,7 @@ NORMALISATIONS = ("sum", "tokens", "chars")
 CHAT_MODES = ("auto", "on", "off")
 #: NLI in the cloze form answers as lm-evaluation-harness's ANLI task does.
 NLI_CLOZE = {"entailment": "True", "neutral": "Neither", "contradiction": "False"}
-INSTRUCT_NAME = re.compile(r"instruct|chat|-it\b|[-_]it[-_.]|sft|dpo|flan", re.IGNORECASE)
+INSTRUCT_NAME = re.compile(r"instruct|chat|-it\b|[-_]it[-_.]|sft|dpo", re.IGNORECASE)
 
 
 class PromptError(ValueError):

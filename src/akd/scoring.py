@@ -7,9 +7,10 @@ end-of-sequence token, as decoder targets; a decoder-only model reads prompt tok
 continuation tokens.  Attribution (:mod:`akd.attribution`) uses the same functions, so the answer
 it explains is scored exactly as it was chosen.
 
-Ranking encodes each prompt once for all its candidates: encoder-decoder models run the encoder
-once per example and the decoder on every candidate; decoder-only models run the prompt once (left
-padded, so every prompt ends at the same position) and its KV cache is shared by its candidates.
+Ranking encodes each prompt once for all its candidates: encoder-decoder models run the encoder and
+the decoder's first step once per example, and its candidates share the cached cross-attention keys
+and values; decoder-only models run the prompt once (left padded, so every prompt ends at the same
+position) and its KV cache is shared by its candidates.
 """
 
 from __future__ import annotations
@@ -58,19 +59,28 @@ def _pad(rows: Sequence[Sequence[int]], value: int, left: bool = False) -> torch
 
 
 def _rank_encoder_decoder(model, prompt_ids, cont_ids, pad_id) -> torch.Tensor:
+    from transformers.modeling_outputs import BaseModelOutput
+
     device = next(model.parameters()).device
     ids = _pad(prompt_ids, pad_id).to(device)
     mask = (_pad([[1] * len(p) for p in prompt_ids], 0)).to(device)
     hidden = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+    # the decoder's first step once per prompt: it predicts every candidate's first token and caches
+    # the cross-attention keys and values, which the candidates then share
+    start = torch.full((len(prompt_ids), 1), model.config.decoder_start_token_id, dtype=torch.long, device=device)
+    out = model(encoder_outputs=BaseModelOutput(last_hidden_state=hidden), attention_mask=mask,
+                decoder_input_ids=start, use_cache=True)
     reps = torch.tensor([len(c) for c in cont_ids], device=device)
-    flat = [c for cs in cont_ids for c in cs]
-    labels = _pad(flat, -100).to(device)
-    dec_in = model._shift_right(labels.masked_fill(labels < 0, model.config.pad_token_id))
-    from transformers.modeling_outputs import BaseModelOutput
-
-    out = model(encoder_outputs=BaseModelOutput(last_hidden_state=hidden.repeat_interleave(reps, 0)),
-                attention_mask=mask.repeat_interleave(reps, 0), decoder_input_ids=dec_in)
-    return logprob_sum(out.logits, labels)
+    labels = _pad([c for cs in cont_ids for c in cs], -100).to(device)
+    first = logprob_sum(out.logits[:, -1].repeat_interleave(reps, 0)[:, None], labels[:, :1])
+    if labels.shape[1] == 1:
+        return first
+    cache = out.past_key_values
+    cache.batch_repeat_interleave(reps)
+    rest = model(encoder_outputs=BaseModelOutput(last_hidden_state=hidden.repeat_interleave(reps, 0)),
+                 attention_mask=mask.repeat_interleave(reps, 0), decoder_input_ids=labels[:, :-1].clamp(min=0),
+                 past_key_values=cache, use_cache=True)
+    return first + logprob_sum(rest.logits, labels[:, 1:])
 
 
 def _rank_decoder_only(model, prompt_ids, cont_ids, pad_id) -> torch.Tensor:

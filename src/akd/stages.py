@@ -129,8 +129,8 @@ def _shard_rows(lengths: Sequence[int], batch_size: int, shard: tuple[int, int])
 
 
 def _answer_info(settings: dict, p) -> dict:
-    return {"answer": p.mode, "format": p.settings.format if p.settings.template == "prompt" else "dss",
-            "chat": p.settings.chat, "shots": p.settings.shots,
+    fmt = "-" if p.task == "math" else (p.settings.format if p.settings.template == "prompt" else "dss")
+    return {"answer": p.mode, "format": fmt, "chat": p.settings.chat, "shots": p.settings.shots,
             "normalise": p.settings.normalise if p.mode == "rank" else None}
 
 
@@ -401,7 +401,10 @@ def answer_overlap(items: Sequence[dict], ks: Sequence[int], csv_out: str, md_ou
             continue
         done.add(it["dataset"])
         task = ex["task"].iloc[0] if len(ex) else None
+        has_choices = any(str(f).startswith("choice") for r in attr for f in r["word_field"])
         for name, only in BASELINES.items():
+            if name == "random choice words" and not has_choices:
+                continue  # the cloze form: the choices are not in the attributed prompt
             if only is None or only == task:
                 for r in overlap(attr, labels, ks, *flags, baseline=name, seed=seed):
                     rows.append({"dataset": it["dataset"], "method": f"{name} (baseline)", **r})

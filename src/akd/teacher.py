@@ -29,6 +29,7 @@ class Prompts:
     settings: PromptSettings
     prompts: list[TeacherPrompt]
     mode: str
+    task: str
 
 
 def prompts_for(examples: Sequence[dict], settings: dict, tokenizer, decoder_only: bool,
@@ -38,7 +39,7 @@ def prompts_for(examples: Sequence[dict], settings: dict, tokenizer, decoder_onl
                     " ".join(str(settings.get(k) or "") for k in ("model", "gguf_file")))
     ps = PromptSettings.from_dict(settings, chat=chat)
     task = examples[0]["task"] if len(examples) else "nli"
-    return Prompts(ps, [build_prompt(e, ps, tokenizer, decoder_only, pool) for e in examples], ps.mode(task))
+    return Prompts(ps, [build_prompt(e, ps, tokenizer, decoder_only, pool) for e in examples], ps.mode(task), task)
 
 
 def _cut(text: str, decoder_only: bool, chat: bool) -> str:
@@ -114,7 +115,7 @@ def metrics(preds: pd.DataFrame, examples: pd.DataFrame, seconds: float, info: d
     lo, hi = wilson(k, n)
     task = examples["task"].iloc[0] if len(examples) else "nli"
     unparsed = int((~preds["parsed"].astype(bool)).sum()) if n else 0
-    return {"accuracy": k / n if n else 0.0, "ci_low": lo, "ci_high": hi, "n": n, "correct": k,
+    return {"task": task, "accuracy": k / n if n else 0.0, "ci_low": lo, "ci_high": hi, "n": n, "correct": k,
             "chance": chance_level(task, [len(c) for c in examples["choices"]]),
             "unparsed": unparsed, "unparsed_share": unparsed / n if n else 0.0,
             "empty": int((preds["output"].str.strip() == "").sum()) if n else 0,
@@ -152,11 +153,12 @@ def table(rows: Sequence[dict]) -> pd.DataFrame:
     out = []
     for r in rows:
         m = r["metrics"]
+        math = m.get("task", "math" if m["chance"] == 0 else None) == "math"  # (files without `task`)
         out.append({"dataset": r["dataset"], "split": r["split"], "n": m["n"],
                     "accuracy": round(100 * m["accuracy"], 2), "ci_low": round(100 * m["ci_low"], 2),
                     "ci_high": round(100 * m["ci_high"], 2), "chance": round(100 * m["chance"], 2),
                     "unparsed": round(100 * m["unparsed_share"], 2), "answer": m.get("answer", ""),
-                    "format": m.get("format", ""), "chat": m.get("chat", ""), "shots": m.get("shots", ""),
+                    "format": "-" if math else m.get("format", ""), "chat": m.get("chat", ""), "shots": m.get("shots", ""),
                     "examples_per_second": m.get("examples_per_second", "")})
     return pd.DataFrame(out)
 
