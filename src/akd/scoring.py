@@ -122,9 +122,13 @@ def rank(model, tokenizer, prompts: Sequence[str], continuations: Sequence[Seque
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     with torch.inference_mode(), autocast:
         for idx in length_sorted_batches([len(p) for p in prompts], batch_size):
-            p_ids = [prompt_encoding(tokenizer, prompts[i], max_input_tokens, add_special_tokens)["input_ids"]
-                     for i in idx]
-            c_ids = [[continuation_ids(tokenizer, c, encoder_decoder) for c in continuations[i]] for i in idx]
+            # one tokenizer call per batch (ids as prompt_encoding / continuation_ids give them)
+            p_ids = tokenizer([prompts[i] for i in idx], truncation=True, max_length=max_input_tokens,
+                              add_special_tokens=add_special_tokens)["input_ids"]
+            flat = [c for i in idx for c in continuations[i]]
+            enc = (tokenizer(text_target=flat) if encoder_decoder else tokenizer(flat, add_special_tokens=False))
+            it = iter(enc["input_ids"])
+            c_ids = [[list(next(it)) for _ in continuations[i]] for i in idx]
             if any(not c for cs in c_ids for c in cs):
                 raise ValueError("a candidate answer has no tokens")
             fn = _rank_encoder_decoder if encoder_decoder else _rank_decoder_only
