@@ -134,6 +134,14 @@ def teacher_settings(dataset, extra=None):
         "max_input_tokens": int(t.get("max_input_tokens", 1024)),
         "device": DEVICE,
     }
+    # only what changes this dataset's answers: a math teacher generates (no format, choices or
+    # ranking); a ranked one generates nothing; without shots the shot seed draws nothing
+    task = config["datasets"][dataset]["task"]
+    mode = s["answer"] or ("generate" if task == "math" else "rank")
+    unused = {"math": {"format", "choice_answer"}, "nli": {"choice_answer"}, "mc": set()}[task]
+    unused |= {"normalise"} if mode == "generate" else {"max_new_tokens"}
+    unused |= {"shot_seed"} if not s["shots"] else set()
+    s = {k: v for k, v in s.items() if k not in unused}
     return plain({**s, **(extra or {})})
 
 
@@ -153,9 +161,9 @@ def check_settings(dataset):
 def finetune_settings(dataset):
     """What teacher fine-tuning uses: the model, its prompts and the training slice (not generation)."""
     s = teacher_settings(dataset, {"train": without_runtime(config["teacher"]["finetune"] or {})})
-    keep = ("model", "gguf_file", "trust_remote_code", "template", "format", "answer", "choice_answer", "chat",
-            "shots", "shot_seed", "device", "train")
-    return plain({k: s[k] for k in keep})
+    keep = ("model", "gguf_file", "trust_remote_code", "template", "format", "choice_answer", "chat", "shots",
+            "shot_seed", "device", "train")
+    return plain({k: s[k] for k in keep if k in s})
 
 
 def attribution_settings(dataset, method):
