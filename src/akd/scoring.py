@@ -9,12 +9,14 @@ it explains is scored exactly as it was chosen.
 
 Ranking encodes each prompt once for all its candidates: encoder-decoder models run the encoder and
 the decoder's first step once per example, and its candidates share the cached cross-attention keys
-and values; decoder-only models run the prompt once (left padded, so every prompt ends at the same
+and values (the candidates' remaining tokens go through the decoder in one pass per candidate
+length, so no position is padding); decoder-only models run the prompt once (left padded, so every prompt ends at the same
 position) and its KV cache is shared by its candidates.
 """
 
 from __future__ import annotations
 
+import copy
 from contextlib import nullcontext
 from typing import Sequence
 
@@ -58,6 +60,23 @@ def _pad(rows: Sequence[Sequence[int]], value: int, left: bool = False) -> torch
     return out
 
 
+def _select_cache(cache, rows: torch.Tensor):
+    """A cache holding ``rows`` of ``cache`` (left as it is): shallow copies of the cache and its
+    layers, each layer then indexed once (``batch_select_indices`` rebinds, never writes in place)."""
+    def part(c):
+        c = copy.copy(c)
+        c.layers = [copy.copy(layer) for layer in c.layers]
+        for layer in c.layers:
+            layer.batch_select_indices(rows)
+        return c
+
+    out = copy.copy(cache)
+    out.self_attention_cache = part(cache.self_attention_cache)
+    out.cross_attention_cache = part(cache.cross_attention_cache)
+    out.is_updated = dict(cache.is_updated)
+    return out
+
+
 def _rank_encoder_decoder(model, prompt_ids, cont_ids, pad_id) -> torch.Tensor:
     from transformers.modeling_outputs import BaseModelOutput
 
@@ -70,17 +89,25 @@ def _rank_encoder_decoder(model, prompt_ids, cont_ids, pad_id) -> torch.Tensor:
     start = torch.full((len(prompt_ids), 1), model.config.decoder_start_token_id, dtype=torch.long, device=device)
     out = model(encoder_outputs=BaseModelOutput(last_hidden_state=hidden), attention_mask=mask,
                 decoder_input_ids=start, use_cache=True)
-    reps = torch.tensor([len(c) for c in cont_ids], device=device)
-    labels = _pad([c for cs in cont_ids for c in cs], -100).to(device)
-    first = logprob_sum(out.logits[:, -1].repeat_interleave(reps, 0)[:, None], labels[:, :1])
-    if labels.shape[1] == 1:
-        return first
-    cache = out.past_key_values
-    cache.batch_repeat_interleave(reps)
-    rest = model(encoder_outputs=BaseModelOutput(last_hidden_state=hidden.repeat_interleave(reps, 0)),
-                 attention_mask=mask.repeat_interleave(reps, 0), decoder_input_ids=labels[:, :-1].clamp(min=0),
-                 past_key_values=cache, use_cache=True)
-    return first + logprob_sum(rest.logits, labels[:, 1:])
+    flat = [c for cs in cont_ids for c in cs]
+    owner = torch.arange(len(cont_ids), device=device).repeat_interleave(
+        torch.tensor([len(c) for c in cont_ids], device=device))
+    labels = _pad(flat, -100).to(device)
+    last = out.logits[:, -1]
+    first = torch.log_softmax(last if last.dtype == torch.float64 else last.float(), dim=-1)  # once per prompt
+    scores = first[owner].gather(-1, labels[:, :1]).squeeze(-1)
+    # the candidates' remaining tokens, one decoder pass per candidate length (no padded positions)
+    lengths = torch.tensor([len(c) for c in flat], device=device)
+    for n in sorted(set(lengths.tolist()) - {1}):
+        sel = (lengths == n).nonzero().flatten()
+        cache = _select_cache(out.past_key_values, owner[sel])
+        # cross-attention reads its cached keys and values; the encoder states only give the shape
+        states = hidden[:1].expand(len(sel), -1, -1)
+        rest = model(encoder_outputs=BaseModelOutput(last_hidden_state=states),
+                     attention_mask=mask[owner[sel]], decoder_input_ids=labels[sel, : n - 1],
+                     past_key_values=cache, use_cache=True)
+        scores[sel] += logprob_sum(rest.logits, labels[sel, 1:n])
+    return scores
 
 
 def _rank_decoder_only(model, prompt_ids, cont_ids, pad_id) -> torch.Tensor:
@@ -93,7 +120,8 @@ def _rank_decoder_only(model, prompt_ids, cont_ids, pad_id) -> torch.Tensor:
     reps = torch.tensor([len(c) for c in cont_ids], device=device)
     flat = [c for cs in cont_ids for c in cs]
     labels = _pad(flat, -100).to(device)
-    first_lp = logprob_sum(first.repeat_interleave(reps, 0)[:, None], labels[:, :1])
+    first = torch.log_softmax(first if first.dtype == torch.float64 else first.float(), dim=-1)  # once per prompt
+    first_lp = first.repeat_interleave(reps, 0).gather(-1, labels[:, :1]).squeeze(-1)
     if labels.shape[1] == 1:
         return first_lp
     cache = out.past_key_values
