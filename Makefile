@@ -3,7 +3,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean bench-deps bench real-deps real
+.PHONY: run test lint env clean bench-deps bench real-deps real
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -36,11 +36,15 @@ bench-deps: $(VENV)/.installed
 bench: bench-deps
 	$(BIN)/python benchmarks/attribution.py --model t5-small --n 1000 --baseline-n 200
 	$(BIN)/python benchmarks/attribution.py --model smollm2 --n 200 --baseline-n 50
-	$(BIN)/python benchmarks/ranking.py --model t5-small --n 300
+	$(BIN)/python benchmarks/ranking.py --model t5-small --n 300 --repeats 3
 	$(BIN)/python benchmarks/ranking.py --model smollm2 --n 200
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint
+
+# envs/akd.yaml (the jobs' conda environment) from pyproject.toml's pins, the one list
+env:
+	python3 envs/write_env.py
 
 clean:
 	rm -rf results .snakemake

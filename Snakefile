@@ -5,7 +5,12 @@ import sys
 
 from snakemake.utils import min_version, validate
 
-sys.path.insert(0, f"{workflow.basedir}/src")  # the akd package, installed or not
+# The checkout's own akd package, before any installed copy: here (for the config checks) and in
+# every job (scripts inherit PYTHONPATH; cluster jobs parse this file again and set it there).
+sys.path.insert(0, f"{workflow.basedir}/src")
+import akd.smk
+
+akd.smk.checkout_first(f"{workflow.basedir}/src")
 
 min_version("9.0")
 

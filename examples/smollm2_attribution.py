@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from akd.attribution import Settings, attribute  # noqa: E402
-from akd.models import ModelSpecError, load_model, package_folder  # noqa: E402
+from akd.models import load_model  # noqa: E402
+from akd.specs import ModelSpecError, package_folder  # noqa: E402
 from akd.rationales import rationale_rows  # noqa: E402
 from akd.sources.dss import load_split  # noqa: E402
 from akd.teacher import answer, prompts_for  # noqa: E402

@@ -25,7 +25,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from akd.models import load_model, package_folder  # noqa: E402
+from akd.models import load_model  # noqa: E402
+from akd.specs import package_folder  # noqa: E402
 from akd.prompts import PromptSettings, build_prompt  # noqa: E402
 from akd.scoring import choose, rank  # noqa: E402
 from akd.sources.dss import load_split  # noqa: E402

@@ -42,7 +42,7 @@ def test_topk_similarity_is_one_against_itself(tiny_model, tmp_path):
     from akd import io, schemas
     from akd.attribution import Settings, attribute
     from akd.sources.synthetic import generate
-    from akd.stages import topk_similarity
+    from akd.analyses import topk_similarity
 
     model, tok = tiny_model
     df = pd.DataFrame(generate("nli", 6, 0, "test"))
@@ -52,12 +52,14 @@ def test_topk_similarity_is_one_against_itself(tiny_model, tmp_path):
     same = tmp_path / "same.parquet"
     io.write_parquet(pd.DataFrame(rows), same, schemas.ATTRIBUTIONS)
     sim = {"method": "saliency", "k": 3, "n": 6}
-    assert topk_similarity(model, tok, df, preds, str(same), "predict: ", sim)["topk_jaccard"] == 1.0
+    teacher = io.read_parquet(same, schemas.ATTRIBUTIONS)
+    assert topk_similarity(model, tok, df, preds, teacher, "predict: ", sim)["topk_jaccard"] == 1.0
     for r in rows:
         r["scores"] = [-s for s in r["scores"]]  # the opposite ranking
     other = tmp_path / "other.parquet"
     io.write_parquet(pd.DataFrame(rows), other, schemas.ATTRIBUTIONS)
-    assert topk_similarity(model, tok, df, preds, str(other), "predict: ", sim)["topk_jaccard"] < 0.5
+    teacher = io.read_parquet(other, schemas.ATTRIBUTIONS)
+    assert topk_similarity(model, tok, df, preds, teacher, "predict: ", sim)["topk_jaccard"] < 0.5
 
 
 def test_answer_overlap_baselines_draw_from_their_pools():

@@ -7,10 +7,11 @@ import pytest
 import yaml
 
 from akd.config import ConfigError, check, validate_schema
-from akd.prepare import check_k, input_stats, load_splits, prepare
+from akd.prepare import input_stats, load_splits, prepare
 from akd.sources.common import DataError
 from akd.sources.dss import load_split
 from akd.sources.tabular import load_file
+from akd.words import check_k
 from dss_fixture import write_dss
 from workflow_helpers import ROOT, TINY, snakemake
 
@@ -80,6 +81,11 @@ def test_k_too_large_stops_the_workflow_before_any_teacher_job(tmp_path):
     run = snakemake("--cores", "2", "--configfile", str(path), cwd=tmp_path)
     out = run.stdout + run.stderr
     assert run.returncode != 0 and "rationales.k: 60 is larger than the inputs of" in out
+    # the user sees the message once, without a traceback; the traceback is in the job's log
+    assert out.count("rationales.k: 60 is larger than the inputs of") == 1 and "Traceback" not in out, out[-3000:]
+    assert "Error in rule input_stats (dataset=" in out and "(traceback in results/logs/" in out
+    logs = [p.read_text() for p in tmp_path.glob("results/logs/*/input_stats.log")]
+    assert any("Traceback" in log and "rationales.k: 60" in log for log in logs)
     assert (tmp_path / "results/syn-nli/data/train.parquet").exists()
     assert not list(tmp_path.glob("results/*/teacher"))  # no teacher job ran
     # once the statistics exist, the same config fails while Snakemake plans, before any job
@@ -140,7 +146,8 @@ def test_llm_outputs_that_do_not_match_the_split(dss_root):
 
 @pytest.mark.parametrize("spec, message", [
     ("tiny:t5-huge", r"models\.student-nano\.model: model 'tiny:t5-huge': unknown tiny preset"),
-    ("./no/such/folder", r"models\.student-nano\.model: model './no/such/folder' is neither a tiny: preset"),
+    ("./no/such/folder", r"models\.student-nano\.model: model './no/such/folder' looks like a folder path, but no such"),
+    ("~/no-such-model-folder", r"model '~/no-such-model-folder' looks like a folder path"),
     ("google/flan t5", r"is neither a tiny: preset .* an existing folder, nor a hub name"),
 ])
 def test_model_spec_that_is_no_hub_name_folder_or_preset(spec, message):
@@ -155,3 +162,85 @@ def test_trust_remote_code_is_refused():
     cfg["models"]["teacher-nano"] = {"model": "someorg/custom-model", "trust_remote_code": True}
     with pytest.raises(ConfigError, match=r"models\.teacher-nano\.trust_remote_code: remote code is not allowed"):
         check(cfg)
+
+
+def test_a_model_path_with_a_typo_is_caught_before_any_job(tmp_path, monkeypatch):
+    """`models/t5-smal` could be a hub name, but `models/` is a folder here: a typo, said at once."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models/t5-small").mkdir(parents=True)
+    cfg = tiny()
+    cfg["models"]["student-nano"]["model"] = "models/t5-smal"
+    with pytest.raises(ConfigError, match=r"models\.student-nano\.model: model 'models/t5-smal' looks like a folder "
+                                          r"path, but no such folder exists \(models exists; its folders: \['t5-small'\]\)"):
+        check(cfg)
+    cfg["models"]["student-nano"]["model"] = "models/t5-small"
+    check(cfg)
+
+
+def _jsonl(path, rows, encoding="utf-8"):
+    path.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode(encoding))
+    return str(path)
+
+
+MC = [{"id": f"q{i}", "question": f"Where is thing {i}?", "choices": ["box", "shelf", "bag"], "label": "box"}
+      for i in range(4)]
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"choices": ["box", "shelf"]}, r"rows\.jsonl:3: 2 choices, but .*rows\.jsonl:1 and the rows before have 3"),
+    ({"label": 3}, r"rows\.jsonl:3: label 3 is not a choice index: there are 3 choices \(0 to 2\)"),
+    ({"label": -1}, r"rows\.jsonl:3: label -1 is not a choice index"),
+    ({"choices": ["box", "box", "bag"]}, r"rows\.jsonl:3: the choices \['box', 'box', 'bag'\] repeat a choice"),
+    ({"choices": ["box", "", "bag"]}, r"rows\.jsonl:3: choice '' is empty or not text"),
+    ({"choices": "box, shelf"}, r"rows\.jsonl:3: choices 'box, shelf' is not a JSON list"),
+    ({"id": "q0"}, r"rows\.jsonl:3: example id 'q0' occurs more than once in split (train|test) \(first at .*rows\.jsonl:1\)"),
+])
+def test_bad_multiple_choice_rows_name_file_and_line(tmp_path, row, message):
+    rows = [dict(r) for r in MC]
+    rows[2].update(row)
+    path = _jsonl(tmp_path / "rows.jsonl", rows)
+    ds = {"source": "file", "task": "mc", "files": {"train": path, "valid": None, "test": path}, "valid_size": 1}
+    with pytest.raises(DataError, match=message):
+        load_splits(ds)
+
+
+def test_a_label_index_inside_the_choices_is_read_as_that_choice(tmp_path):
+    rows = [dict(r, label=1) for r in MC]
+    assert [e["label"] for e in load_file(_jsonl(tmp_path / "rows.jsonl", rows), "mc", None)] == ["shelf"] * 4
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_file_that_is_not_utf8_names_file_and_line(tmp_path, suffix):
+    path = tmp_path / f"rows{suffix}"
+    if suffix == ".jsonl":
+        _jsonl(path, [{"question": "1 + 1?", "label": "1 + 1"}, {"question": "caf\u00e9 2 + 2?", "label": "2 + 2"}], "latin-1")
+    else:
+        path.write_bytes("question,label\n1 + 1?,1 + 1\ncaf\u00e9 2 + 2?,2 + 2\n".encode("latin-1"))
+    with pytest.raises(DataError, match=rf"rows\{suffix}:{2 if suffix == '.jsonl' else 3}: not UTF-8 text \(byte 0xe9"):
+        load_file(str(path), "math", None)
+
+
+def test_a_gap_in_the_cot_file_numbers_is_an_error(dss_root):
+    llm = dss_root / "svamp" / "llm"
+    (llm / "test_CoT_1.json").rename(llm / "test_CoT_2.json")
+    with pytest.raises(DataError, match=r"svamp/llm: test_CoT_1\.json is missing \(found test_CoT_0\.json, "
+                                        r"test_CoT_2\.json\)"):
+        load_split(dss_root, "svamp", "math", "test")
+
+
+def test_a_cot_file_that_is_not_utf8_names_the_file(dss_root):
+    (dss_root / "svamp" / "llm" / "test_CoT_1.json").write_bytes('["caf\u00e9"]'.encode("latin-1"))
+    with pytest.raises(DataError, match=r"test_CoT_1\.json:1: not UTF-8 text"):
+        load_split(dss_root, "svamp", "math", "test")
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("split_seed", -1, r"datasets\.syn-nli\.split_seed: -1 is less than the minimum of 0"),
+    ("split_seed", 2**32, r"datasets\.syn-nli\.split_seed: 4294967296 is greater than the maximum"),
+    ("limit", {"train": 0}, r"datasets\.syn-nli\.limit\.train: 0 is less than the minimum of 1"),
+])
+def test_bad_dataset_numbers_name_the_key(key, value, message):
+    cfg = tiny()
+    cfg["datasets"]["syn-nli"][key] = value
+    with pytest.raises(ConfigError, match=message):
+        validate_schema(cfg, SCHEMA)

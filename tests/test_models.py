@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from akd.config import ConfigError, check
-from akd.models import ModelSpecError, package_folder, resolve_spec
+from akd.specs import ModelSpecError, package_folder, resolve_spec
 
 
 @pytest.fixture()

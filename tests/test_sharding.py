@@ -128,8 +128,10 @@ def test_more_shards_than_batches_leave_empty_shards_that_merge_cleanly(tiny_mod
     one = str(d / "many-one.parquet")
     stages.teacher_predict(tiny_model_dir, examples, one, None, SETTINGS)
     loads = []
-    real = stages._load_teacher
-    monkeypatch.setattr(stages, "_load_teacher", lambda *a: (loads.append(1), real(*a))[1])
+    import akd.models
+
+    real = akd.models.load_for
+    monkeypatch.setattr(akd.models, "load_for", lambda *a: (loads.append(1), real(*a))[1])
     n = 20  # 45 examples in batches of 4: 12 batches, so 8 shards are empty
     parts = [str(d / f"many-{i}.parquet") for i in range(n)]
     for i, path in enumerate(parts):

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 import time
 
 import pandas as pd
@@ -57,7 +58,7 @@ def test_tiny_config_end_to_end(tiny_run):
     assert table["mean"].between(0, 100).all() and table["teacher"].notna().all()
     assert (res / "plots/accuracy.png").stat().st_size > 1000
     md = (res / "tables/accuracy.md").read_text()
-    assert md.startswith("| dataset | teacher | standard | integrated_gradients-k2 | masked-k2 | saliency-k2 | llm |")
+    assert md.startswith("| dataset | teacher | standard | integrated_gradients-k2 | saliency-k2 | masked-k2 | llm |")
     overlap = pd.read_csv(res / "tables/answer_overlap.csv")
     # datasets x methods, one k; baselines: random words (both), random numbers (syn-math)
     assert len(overlap) == 2 * 2 + 3
@@ -205,7 +206,15 @@ def test_comments_unused_keys_and_cluster_requests_rerun_nothing(tiny_run):
 
 
 def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
-    run = snakemake("-n", "--configfile", str(ROOT / "configs/paper.yaml"), str(paper_offline), cwd=tmp_path)
+    """The paper grid plans (a dry run) without importing torch, transformers or captum."""
+    import os
+
+    poison = tmp_path / "poison"
+    for name in ("torch", "transformers", "captum"):
+        (poison / name).mkdir(parents=True)
+        (poison / name / "__init__.py").write_text(f"raise ImportError('{name} was imported while planning')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(poison), os.environ.get("PYTHONPATH", "")]))
+    run = snakemake("-n", "--configfile", str(ROOT / "configs/paper.yaml"), str(paper_offline), cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     counts = job_counts(run.stdout)
     # 4 datasets x (standard + saliency, random, masked at 5 k each + llm) x 3 seeds
@@ -261,3 +270,28 @@ def test_bad_config_is_caught_before_any_job(tmp_path):
     run = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
     out = run.stdout + run.stderr
     assert run.returncode != 0 and "student.trian: unknown key; did you mean 'train'?" in out
+
+
+def test_jobs_run_the_checkouts_own_code(tmp_path):
+    """A job started from a second checkout imports that checkout's akd, not the installed copy."""
+    import os
+    import subprocess
+    import sys
+
+    import akd
+
+    clone = tmp_path / "clone"
+    for name in subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split():
+        if (ROOT / name).is_file():
+            (clone / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, clone / name)
+    assert clone.resolve() not in Path(akd.__file__).resolve().parents  # the installed copy is another one
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    run = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(clone / "Snakefile"), "--directory",
+                          str(work), "--cores", "1", "results/syn-nli/data/train.parquet", "--configfile", str(TINY)],
+                         capture_output=True, text=True, cwd=work, env=env, timeout=300)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    log = (work / "results/logs/syn-nli/prepare.log").read_text()
+    assert f"akd {(clone / 'src/akd').resolve()}" in log, log[:2000]

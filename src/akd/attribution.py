@@ -32,8 +32,8 @@ from .generation import length_sorted_batches
 from .progress import progress
 from .scoring import continuation_ids, logprob_sum, prompt_encoding
 from .tasks import Rendered, fields_dict, render
+from .words import WORD
 
-WORD = re.compile(r"\d+(?:[.,]\d+)*|\w+(?:['’]\w+)*|[^\w\s]")
 METHODS = ("saliency", "input_x_gradient", "integrated_gradients")
 
 
@@ -47,6 +47,13 @@ class Settings:
     max_input_tokens: int = 1024
     template: str = "prompt"
     prefix: str = ""  # text before the rendered input (the student's "predict: "); never competes
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Settings":
+        """The attribution fields of a job's settings (other keys, such as the model or the device,
+        are the job's and are ignored; the config schema has checked their names)."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in known})
 
     def __post_init__(self):
         if self.method not in METHODS:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import yaml
 
-from .models import ModelSpecError, check_spec, resolve_spec
+from .errors import AkdError
+from .specs import ModelSpecError, check_spec, resolve_spec
 
 
-class ConfigError(ValueError):
+class ConfigError(AkdError, ValueError):
     pass
 
 
@@ -147,6 +148,14 @@ def n_shards(config: dict, dataset: str, split: str) -> int:
             continue
         return int(value)
     return 1
+
+
+def rationale_flags(config: dict) -> dict[str, bool]:
+    """Which words may become rationale words: ``rationales.exclude_punctuation`` (default true) and
+    ``rationales.exclude_stopwords`` (default false)."""
+    r = config["rationales"]
+    return {"exclude_punctuation": bool(r.get("exclude_punctuation", True)),
+            "exclude_stopwords": bool(r.get("exclude_stopwords", False))}
 
 
 def dataset_settings(config: dict, name: str) -> dict:

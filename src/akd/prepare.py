@@ -10,6 +10,7 @@ import pandas as pd
 from . import io, schemas
 from .sources import dss, synthetic, tabular
 from .sources.common import DataError
+from .words import flags, word_counts
 
 SPLITS = ("train", "valid", "test")
 
@@ -68,12 +69,29 @@ def load_splits(ds: dict) -> dict[str, list[dict]]:
     for split, limit in (ds.get("limit") or {}).items():
         if limit is not None:
             out[split] = out[split][: int(limit)]
-    for split, rows in out.items():
-        ids = [r["id"] for r in rows]
-        if len(set(ids)) != len(ids):
-            dup = pd.Series(ids).value_counts().index[0]
-            raise DataError(f"split {split}: example id {dup!r} occurs more than once")
+    check_rows(out)
     return out
+
+
+def check_rows(splits: dict[str, list[dict]]) -> None:
+    """Checks across rows: example ids unique within a split, and (multiple choice) the same number
+    of choices in every row of the dataset (the label space, the teacher's prompt and the chance
+    level assume it).  Errors name the rows' files and lines."""
+    for split, rows in splits.items():
+        seen: dict[str, str] = {}
+        for r in rows:
+            if r["id"] in seen:
+                raise DataError(f"{r.get('_where') or split}: example id {r['id']!r} occurs more than once in split "
+                                f"{split} (first at {seen[r['id']] or 'an earlier row'})")
+            seen[r["id"]] = r.get("_where", "")
+    mc = [(split, r) for split, rows in splits.items() for r in rows if r["task"] == "mc"]
+    if mc:
+        first_split, first = mc[0]
+        for split, r in mc:
+            if len(r["choices"]) != len(first["choices"]):
+                raise DataError(f"{r.get('_where') or split}: {len(r['choices'])} choices, but "
+                                f"{first.get('_where') or first_split} and the rows before have {len(first['choices'])}; "
+                                "every multiple-choice example of a dataset needs the same number of choices")
 
 
 def prepare(ds: dict, outputs: dict[str, str]) -> dict[str, int]:
@@ -89,19 +107,6 @@ def read_examples(path: str | Path) -> pd.DataFrame:
     return io.read_parquet(path, schemas.EXAMPLES)
 
 
-def word_counts(df: pd.DataFrame, exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> np.ndarray:
-    """Distinct words of each example that may become rationale words (what caps a top-k)."""
-    from .attribution import WORD
-    from .rationales import eligible
-
-    counts = []
-    for fields in df["fields"]:
-        words = {m.group().lower() for f in fields for m in WORD.finditer(f["text"])
-                 if eligible(m.group(), exclude_punctuation, exclude_stopwords)}
-        counts.append(len(words))
-    return np.asarray(counts)
-
-
 def input_stats(train_examples: str | Path) -> dict:
     """How many distinct words of each training example may become rationale words, for every
     choice of the exclusion flags: ``{"punct=1,stop=0": {"<count>": <examples>, ...}, ...}``.
@@ -113,33 +118,5 @@ def input_stats(train_examples: str | Path) -> dict:
     for punct in (True, False):
         for stop in (True, False):
             values, counts = np.unique(word_counts(df, punct, stop), return_counts=True)
-            out[_flags(punct, stop)] = {str(int(v)): int(c) for v, c in zip(values, counts)}
+            out[flags(punct, stop)] = {str(int(v)): int(c) for v, c in zip(values, counts)}
     return out
-
-
-def _flags(exclude_punctuation: bool, exclude_stopwords: bool) -> str:
-    return f"punct={int(exclude_punctuation)},stop={int(exclude_stopwords)}"
-
-
-def check_k(dataset: str, stats: dict, ks, exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> None:
-    """``rationales.k`` must leave the top-k a choice on most inputs: a k at or above the median
-    example's number of distinct eligible words makes the "rationale" the whole input for half the
-    data or more, so that is an error."""
-    hist = {int(v): c for v, c in stats[_flags(exclude_punctuation, exclude_stopwords)].items()}
-    n = np.repeat(np.array(sorted(hist)), [hist[v] for v in sorted(hist)])
-    median = float(np.median(n))
-    for k in sorted(int(k) for k in ks):
-        if k >= median:
-            short = float(np.mean(n <= k))
-            raise DataError(
-                f"rationales.k: {k} is larger than the inputs of {dataset!r} allow: {short:.0%} of its "
-                f"{len(n)} training examples have at most {k} distinct eligible words (median "
-                f"{median:g}, exclude_punctuation={exclude_punctuation}, exclude_stopwords="
-                f"{exclude_stopwords}), so their top-{k} would be the whole input. Use k below {median:g}."
-            )
-
-
-def check_k_of_config(dataset: str, stats: dict, rationales: dict) -> None:
-    """``check_k`` with the config's ``rationales`` slice (k and the exclusion flags)."""
-    check_k(dataset, stats, rationales["k"], bool(rationales.get("exclude_punctuation", True)),
-            bool(rationales.get("exclude_stopwords", False)))

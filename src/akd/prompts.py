@@ -26,6 +26,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from .errors import AkdError
 from .tasks import CHOICE_LETTERS, NLI_LABELS, Rendered, _join, fields_dict, render
 
 FORMATS = ("choices", "cloze")
@@ -37,7 +38,7 @@ NLI_CLOZE = {"entailment": "True", "neutral": "Neither", "contradiction": "False
 INSTRUCT_NAME = re.compile(r"instruct|chat|-it\b|[-_]it[-_.]|sft|dpo", re.IGNORECASE)
 
 
-class PromptError(ValueError):
+class PromptError(AkdError, ValueError):
     pass
 
 

@@ -6,22 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-#: A short English stop-word list (function words that carry no task content).
-STOPWORDS = frozenset(
-    """a an the and or but if then so of to in on at by for with from into onto over under as is are was
-    were be been being am do does did has have had it its this that these those there here he she they we
-    you i me him her them us my your his their our what which who whom whose when where why how
-    can could will would shall should may might must than too very just also only""".split()  # negations (not, no, never) stay: they decide NLI labels
-)
-
-
-def eligible(word: str, exclude_punctuation: bool, exclude_stopwords: bool) -> bool:
-    if exclude_punctuation and not any(c.isalnum() for c in word):
-        return False
-    if exclude_stopwords and word.lower() in STOPWORDS:
-        return False
-    return True
-
+from .words import WORD, eligible
 
 def top_k(
     words: Sequence[str],
@@ -76,8 +61,6 @@ def _norm(word: str) -> str:
 
 def answer_words(label: str) -> set[str]:
     """The gold answer's words, normalised (case; numbers by value, so 12 matches 12.0)."""
-    from .attribution import WORD
-
     return {_norm(w) for w in WORD.findall(label) if any(c.isalnum() for c in w)}
 
 

@@ -7,18 +7,11 @@ from pathlib import Path
 import pandas as pd
 
 from .io import atomic_file
+from .variants import parse, sort_key
 
 
 def _variant_order(variants) -> list[str]:
-    def key(v: str):
-        if v == "standard":
-            return (0, 0, v)
-        if v == "llm":
-            return (2, 0, v)
-        k = v.rsplit("-k", 1)
-        return (1, int(k[1]) if len(k) == 2 and k[1].isdigit() else 0, v)
-
-    return sorted(set(variants), key=key)
+    return sorted(set(variants), key=sort_key)
 
 
 def accuracy_table(per_run: pd.DataFrame, teacher: dict[str, float]) -> pd.DataFrame:
@@ -101,9 +94,9 @@ def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
     fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(4.2 * max(1, len(datasets)), 3.6), squeeze=False)
     for ax, d in zip(axes[0], datasets):
         sub = per_run[per_run["dataset"] == d]
-        fam = sub[sub["variant"].str.contains(r"-k\d+$")].copy()
-        fam["family"] = fam["variant"].str.replace(r"-k\d+$", "", regex=True)
-        fam["k"] = fam["variant"].str.extract(r"-k(\d+)$")[0].astype(int)
+        runs = [parse(v) for v in sub["variant"]]
+        fam = sub.assign(family=[r.source for r in runs], k=[r.k for r in runs]).dropna(subset=["k"])
+        fam["k"] = fam["k"].astype(int)
         for name, g in fam.groupby("family"):
             s = g.groupby("k")["accuracy"].agg(["mean", "std"]).fillna(0.0).sort_index()
             ax.errorbar(s.index, s["mean"], yerr=s["std"], marker="o", capsize=3, label=name)
@@ -118,3 +111,17 @@ def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
     with atomic_file(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)
+
+
+def overlap_markdown(table: pd.DataFrame) -> str:
+    """The answer-overlap table (:func:`akd.analyses.answer_overlap_table`) as Markdown, with how it was computed."""
+    lines = ["| dataset | method | k | examples with an answer word | top-k words in the answer | n |",
+             "|---|---|---|---|---|---|"]
+    for r in table.itertuples():
+        lines.append(f"| {r.dataset} | {r.method} | {r.k} | {100 * r.examples_with_answer_word:.1f}% | "
+                     f"{100 * r.topk_words_in_answer:.1f}% | {r.n} |")
+    lines += ["", "Training examples whose teacher answer was attributed; a word is part of the answer when it equals "
+              "one of the gold label's words (case-insensitive; numbers by value). Baselines: k distinct words drawn "
+              "at random (seeded per example) from the same input, from the choices' words (multiple choice), or "
+              "from the input's numbers (math)."]
+    return "\n".join(lines) + "\n"

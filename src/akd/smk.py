@@ -13,12 +13,25 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import AkdError
+
 GPU_LOCKS = Path(".snakemake") / "akd-gpu-locks"
+
+
+def checkout_first(src: str) -> None:
+    """Put a checkout's ``src`` first on PYTHONPATH, so that every job this Snakemake starts imports
+    that checkout's akd, whichever copy is installed."""
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != src]
+    os.environ["PYTHONPATH"] = os.pathsep.join([src, *rest])
 
 
 @contextmanager
 def job(snakemake):
-    """Send logging, warnings and progress bars (stderr) of the job to its log file."""
+    """Run a job's body with its logging, warnings and progress bars (stderr) in its log file.
+
+    A failure writes the traceback to the log and one message to the terminal (stderr): what went
+    wrong, in which rule, and where the traceback is; the job then exits with status 1.
+    """
     log_path = Path(snakemake.log[0]) if snakemake.log else None
     handle = None
     if log_path is not None:
@@ -27,6 +40,8 @@ def job(snakemake):
         sys.stderr = handle
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s",
                         force=True)
+    logging.info("akd %s", Path(__file__).resolve().parent)  # which copy of the package this job runs
+    failure = None
     try:
         from .models import offline_env, set_threads
 
@@ -35,13 +50,27 @@ def job(snakemake):
             offline_env()
         with gpu_for_job(int(snakemake.resources.get("gpu", 0) or 0)):
             yield
-    except Exception:
+    except Exception as e:
         logging.exception("job failed")
-        raise
+        failure = e
     finally:
         if handle is not None:
             sys.stderr = sys.__stderr__
             handle.close()
+    if failure is not None:
+        if log_path is None:
+            raise failure
+        print(failure_message(snakemake.rule, dict(snakemake.wildcards.items()), failure, log_path),
+              file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+def failure_message(rule: str, wildcards: dict, error: BaseException, log_path: Path) -> str:
+    """The terminal's account of a failed job: rule, wildcards, the message, the log with the traceback."""
+    what = ", ".join(f"{k}={v}" for k, v in wildcards.items())
+    # the user's errors are their message; any other exception is a fault of the code: its type too
+    message = str(error) if isinstance(error, AkdError) else f"{type(error).__name__}: {error}"
+    return f"Error in rule {rule}{f' ({what})' if what else ''}: {message}\n  (traceback in {log_path})"
 
 
 def _all_local(snakemake) -> bool:
@@ -55,11 +84,22 @@ def settings(snakemake) -> dict:
     return dict(snakemake.params.settings, threads=snakemake.threads)
 
 
-def with_save_every(settings: dict, train_config: dict | None) -> dict:
-    """Put back ``save_every``, kept out of params (it changes when state is saved, not results)."""
-    if train_config and train_config.get("save_every") is not None:
-        settings = dict(settings, train=dict(settings["train"], save_every=int(train_config["save_every"])))
-    return settings
+def outside_params(snakemake, *keys):
+    """A config value a job reads from the config rather than from its params, so that changing it
+    reruns nothing (Snakemake reruns a job when its params change).  Only for values that change no
+    result: how often training state is saved (``save_every``), and ``rationales.k``, which
+    ``input_stats`` checks against the data but does not use.  ``None`` when a key is absent."""
+    node = snakemake.config
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node
+
+
+def with_save_every(settings: dict, save_every) -> dict:
+    """``settings`` with ``train.save_every`` put back (see :func:`outside_params`)."""
+    if save_every is None:
+        return settings
+    return dict(settings, train=dict(settings["train"], save_every=int(save_every)))
 
 
 def visible_gpus() -> list[str]:

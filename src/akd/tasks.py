@@ -138,3 +138,17 @@ def is_correct(task: str, prediction: str, label: str) -> bool:
             return False
         return math.isclose(p, g, rel_tol=1e-6, abs_tol=1e-6)
     return normalise(prediction) == normalise(label)
+
+
+def tokenizer_corpus(examples) -> list[str]:
+    """The texts a tiny model's tokenizer is trained on: every example's input, prompt and label (and
+    LLM rationale), the student's task prefixes and the NLI label words (so they are never split
+    into unknown pieces)."""
+    texts: list[str] = []
+    for e in examples:
+        fields = fields_dict(e["fields"])
+        texts += [e["input"], render(e["task"], fields, "prompt").text, e["label"]]
+        if isinstance(e.get("llm_rationale"), str):
+            texts.append(e["llm_rationale"])
+    texts.append(f"{PREFIX_LABEL}{PREFIX_RATIONALE}" + " ".join(NLI_LABELS))
+    return texts

@@ -17,10 +17,12 @@ import numpy as np
 import pandas as pd
 
 from .answers import parse_answer
+from .errors import AkdError
 from .prompts import PromptSettings, TeacherPrompt, build_prompt, chance_level, use_chat
-from .tasks import is_correct
+from .tasks import Rendered, is_correct
 
-class TeacherNotAnswering(RuntimeError):
+
+class TeacherNotAnswering(AkdError, RuntimeError):
     """The teacher's answers are at chance or mostly unparsed: attributing them explains guesses."""
 
 
@@ -40,6 +42,13 @@ def prompts_for(examples: Sequence[dict], settings: dict, tokenizer, decoder_onl
     ps = PromptSettings.from_dict(settings, chat=chat)
     task = examples[0]["task"] if len(examples) else "nli"
     return Prompts(ps, [build_prompt(e, ps, tokenizer, decoder_only, pool) for e in examples], ps.mode(task), task)
+
+
+def answer_info(p: Prompts) -> dict:
+    """How the teacher answered a split (stored with its predictions, shown in the teacher table)."""
+    fmt = "-" if p.task == "math" else (p.settings.format if p.settings.template == "prompt" else "dss")
+    return {"answer": p.mode, "format": fmt, "chat": p.settings.chat, "shots": p.settings.shots,
+            "normalise": p.settings.normalise if p.mode == "rank" else None}
 
 
 def _cut(text: str, decoder_only: bool, chat: bool) -> str:
@@ -182,3 +191,22 @@ def attributable(preds: pd.DataFrame, target: str) -> np.ndarray:
     if target == "label":
         return np.ones(len(preds), dtype=bool)
     return (preds["parsed"].astype(bool) & (preds["target"].str.strip() != "")).to_numpy()
+
+
+def attribution_inputs(examples: pd.DataFrame, preds: pd.DataFrame, target: str
+                       ) -> tuple[list[dict], list[str], list[Rendered], int]:
+    """What attribution explains, from the teacher's predictions: the attributable examples, the
+    exact continuations to attribute (the teacher's answer, or the gold label said as the teacher
+    would say it), the exact prompts with the spans of the example's own fields, and how many
+    examples were left out (no parsed answer)."""
+    if list(preds["id"]) != list(examples["id"]):
+        raise ValueError("the teacher's predictions do not line up with the examples (ids differ)")
+    if target not in ("prediction", "label"):
+        raise ValueError(f"attribution.target must be 'prediction' or 'label', got {target!r}")
+    keep = np.flatnonzero(attributable(preds, target))
+    skipped = len(examples) - len(keep)
+    examples, preds = examples.iloc[keep], preds.iloc[keep]
+    targets = list(preds["target"] if target == "prediction" else preds["label_target"])
+    prompts = [Rendered(r.prompt, tuple(zip(r.span_field, (int(a) for a in r.span_start), (int(b) for b in r.span_end))))
+               for r in preds.itertuples()]
+    return examples.to_dict("records"), targets, prompts, skipped

@@ -263,6 +263,56 @@ def discard_state(state_dir: str | Path) -> None:
     shutil.rmtree(state_dir, ignore_errors=True)
 
 
+def save_trained(model, tokenizer, out_dir: str | Path, info: dict, state_dir: str | Path | None = None) -> None:
+    """The trained model, its tokenizer and ``train.json`` (history, best step, ...), written
+    atomically; then the saved training state is no longer needed."""
+    from . import io
+
+    with io.atomic_dir(out_dir) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        io.write_json(info, Path(tmp) / "train.json")
+    if state_dir is not None:
+        discard_state(state_dir)
+
+
+def result_info(result: TrainResult) -> dict:
+    """What ``train.json`` records of a training run."""
+    return {"history": result.history, "best_step": result.best_step, "best_valid_accuracy": result.best_accuracy,
+            "seconds": round(result.seconds, 2), "resumed_from_step": result.resumed_from, "tokens": result.tokens}
+
+
+def student_examples(examples, variant: str, rationales=None, log=print) -> tuple[list[Example], bool]:
+    """The training rows of a student variant, and whether it trains two tasks.
+
+    ``examples``: the training split (a DataFrame); ``rationales``: the variant's rationale table
+    (id, rationale), for the kinds that read one.  An example without a rationale (the teacher gave
+    no parsed answer) trains the label task only."""
+    from .variants import parse
+
+    kind = parse(variant).kind
+    pairs = list(zip(examples["input"], examples["label"]))
+    if kind.rationale is None:
+        return [Example(i, y) for i, y in pairs], False
+    if kind.rationale == "llm":
+        if examples["llm_rationale"].isna().all():
+            raise ValueError(f"variant {variant!r} needs LLM rationales, and this dataset has none")
+        return [Example(i, y, r if isinstance(r, str) else "") for (i, y), r in zip(pairs, examples["llm_rationale"])], True
+    if rationales is None:
+        raise ValueError(f"variant {variant!r} needs a rationale file")
+    by_id = rationales.set_index("id")["rationale"].to_dict()
+    unknown = set(by_id) - set(examples["id"])
+    if unknown:
+        raise ValueError(f"rationales for {len(unknown)} examples that are not in the training split, "
+                         f"e.g. {sorted(unknown)[0]!r}")
+    missing = len(examples) - len(by_id)
+    if missing == len(examples) and missing:
+        log("no training example has a rationale (the teacher answered none): this student learns the label task only")
+    elif missing:
+        log(f"{missing} of {len(examples)} training examples have no rationale (no parsed teacher answer): label task only")
+    return [Example(i, y, by_id.get(x)) for (i, y), x in zip(pairs, examples["id"])], True
+
+
 def _lists(x):
     return [_lists(v) for v in x] if isinstance(x, (tuple, list)) else x
 

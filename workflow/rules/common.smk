@@ -5,7 +5,9 @@ from pathlib import Path
 
 import akd.config
 import akd.prepare
-from akd.models import is_tiny
+import akd.variants
+import akd.words
+from akd.specs import is_tiny
 from akd.prepare import source_files
 
 akd.config.check(config)
@@ -19,7 +21,7 @@ HAS_STUDENT = "student" in config
 STUDENT = config["student"]["model"] if HAS_STUDENT else None
 METHODS = list(config["attribution"]["methods"])
 KS = sorted(int(k) for k in config["rationales"]["k"])
-CONTROLS = ["random", "masked"]
+CONTROLS = akd.variants.CONTROLS  # rationale files made from one method's scores
 # the attribution whose words (random) and ranking (masked) the controls use
 CONTROL_METHOD = config["rationales"].get("control_method", METHODS[0])
 SEEDS = sorted(int(s) for s in config["student"]["seeds"]) if HAS_STUDENT else []
@@ -27,7 +29,9 @@ SEEDS = sorted(int(s) for s in config["student"]["seeds"]) if HAS_STUDENT else [
 TEACHER_SPLITS = ["train", "test"]
 DEVICE = config.get("device", "auto")
 # threads, gpu, mem_mb and runtime of the model jobs, by the model they run (teacher | student)
-RES = akd.config.job_resources(config)
+MODEL_JOBS = akd.config.job_resources(config)
+# which words may become rationale words (params of every rule that picks top-k words)
+RATIONALE_FLAGS = akd.config.canonical(akd.config.rationale_flags(config))
 
 
 wildcard_constraints:
@@ -36,7 +40,7 @@ wildcard_constraints:
     seed=r"\d+",
     k=r"\d+",
     method="|".join(METHODS),
-    variant=r"standard|llm|(" + "|".join(METHODS + CONTROLS) + r")-k\d+",
+    variant=akd.variants.wildcard(METHODS),
     control="|".join(CONTROLS),
     alias=r"[^/]+",
     shard=r"\d+",
@@ -61,6 +65,16 @@ def plain(value):
     return akd.config.canonical(value)
 
 
+def threads_of(role):
+    """Threads of a model job (teacher | student)."""
+    return MODEL_JOBS[role]["threads"]
+
+
+def resources_of(role):
+    """gpu, mem_mb and runtime of a model job (teacher | student): `resources: **resources_of(...)`."""
+    return {k: v for k, v in MODEL_JOBS[role].items() if k != "threads"}
+
+
 def without_runtime(train):
     """A training slice without `save_every`, which changes how often state is saved, not results
     (the scripts read it from the config), so that changing it reruns nothing."""
@@ -77,7 +91,7 @@ def checked_inputs(wildcards):
     input_stats job itself, which runs before any teacher job."""
     stats = f"{R}/{wildcards.dataset}/data/stats.json"
     if Path(stats).exists():
-        akd.prepare.check_k_of_config(wildcards.dataset, json.loads(Path(stats).read_text()), config["rationales"])
+        akd.words.check_k_of_config(wildcards.dataset, json.loads(Path(stats).read_text()), config["rationales"])
     return stats
 
 
@@ -191,28 +205,18 @@ def has_llm(dataset):
 
 
 def variants(dataset):
+    """The student runs of a dataset: `student.variants` expanded over methods and k (akd.variants)."""
     if not HAS_STUDENT:
         return []
-    out = []
-    for v in config["student"]["variants"]:
-        if v == "saliency":
-            out += [f"{m}-k{k}" for m in METHODS for k in KS]
-        elif v in CONTROLS:
-            out += [f"{v}-k{k}" for k in KS]
-        elif v == "llm":
-            if has_llm(dataset):
-                out.append("llm")
-        else:
-            out.append(v)
-    return out
+    return akd.variants.run_names(config["student"]["variants"], METHODS, KS, has_llm(dataset))
 
 
 def rationale_input(wildcards):
-    v = wildcards.variant
-    if v in ("standard", "llm"):
+    """The rationale file a run trains on (none for the kinds without one, or with the data's own)."""
+    run = akd.variants.parse(wildcards.variant, METHODS)
+    if run.kind.rationale not in ("attribution", "control"):
         return []
-    method, k = v.rsplit("-k", 1)
-    return [f"{R}/{wildcards.dataset}/rationales/{TEACHER}/{method}/k{k}/train.parquet"]
+    return [f"{R}/{wildcards.dataset}/rationales/{TEACHER}/{run.source}/k{run.k}/train.parquet"]
 
 
 def student_settings(wildcards):
@@ -258,9 +262,7 @@ def similarity_settings():
         "aggregate": a.get("aggregate", "sum"),
         "batch_size": int(a.get("batch_size", 16)),
     }
-    r = config["rationales"]
-    s["exclude_punctuation"] = bool(r.get("exclude_punctuation", True))
-    s["exclude_stopwords"] = bool(r.get("exclude_stopwords", False))
+    s.update(RATIONALE_FLAGS)
     if CONTROL_METHOD == "saliency":
         s["reduce"] = a.get("reduce", "l2")
     if CONTROL_METHOD == "integrated_gradients":

@@ -13,8 +13,7 @@ rule rationales:
         f"{R}/{{dataset}}/rationales/{TEACHER}/{{method}}/k{{k}}/{{split}}.parquet",
     params:
         k=lambda w: int(w.k),
-        exclude_punctuation=bool(config["rationales"].get("exclude_punctuation", True)),
-        exclude_stopwords=bool(config["rationales"].get("exclude_stopwords", False)),
+        **RATIONALE_FLAGS,
     conda:
         "../../envs/akd.yaml"
     log:
@@ -56,8 +55,7 @@ rule control_rationales:
     params:
         k=lambda w: int(w.k),
         seed=int(config["rationales"].get("control_seed", 0)),
-        exclude_punctuation=bool(config["rationales"].get("exclude_punctuation", True)),
-        exclude_stopwords=bool(config["rationales"].get("exclude_stopwords", False)),
+        **RATIONALE_FLAGS,
     conda:
         "../../envs/akd.yaml"
     log:
@@ -78,8 +76,7 @@ rule answer_overlap:
         analyses=overlap_items(),
         ks=KS,
         seed=int(config["rationales"].get("control_seed", 0)),
-        exclude_punctuation=bool(config["rationales"].get("exclude_punctuation", True)),
-        exclude_stopwords=bool(config["rationales"].get("exclude_stopwords", False)),
+        **RATIONALE_FLAGS,
     conda:
         "../../envs/akd.yaml"
     log:

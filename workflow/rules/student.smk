@@ -10,11 +10,9 @@ rule train_student:
     params:
         model=lambda w: model_dir(w.dataset, STUDENT),
         settings=student_settings,
-    threads: RES["student"]["threads"]
+    threads: threads_of("student")
     resources:
-        gpu=RES["student"]["gpu"],
-        mem_mb=RES["student"]["mem_mb"],
-        runtime=RES["student"]["runtime"],
+        **resources_of("student"),
     conda:
         "../../envs/akd.yaml"
     log:
@@ -41,11 +39,9 @@ rule evaluate:
             }
             | {"device": DEVICE, "similarity": similarity_settings()}
         ),
-    threads: RES["student"]["threads"]
+    threads: threads_of("student")
     resources:
-        gpu=RES["student"]["gpu"],
-        mem_mb=RES["student"]["mem_mb"],
-        runtime=RES["student"]["runtime"],
+        **resources_of("student"),
     conda:
         "../../envs/akd.yaml"
     log:

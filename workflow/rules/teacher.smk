@@ -26,11 +26,9 @@ rule teacher_finetune:
         directory(f"{R}/{{dataset}}/teacher/{TEACHER}/model"),
     params:
         settings=lambda w: finetune_settings(w.dataset),
-    threads: RES["teacher"]["threads"]
+    threads: threads_of("teacher")
     resources:
-        gpu=RES["teacher"]["gpu"],
-        mem_mb=RES["teacher"]["mem_mb"],
-        runtime=RES["teacher"]["runtime"],
+        **resources_of("teacher"),
     conda:
         "../../envs/akd.yaml"
     log:
@@ -40,7 +38,8 @@ rule teacher_finetune:
 
 
 rule teacher_predict:
-    """The teacher's answers (ranked over the label space, or generated and parsed); its accuracy beside them."""
+    """The teacher's answers (ranked over the label space, or generated and parsed); its accuracy
+    beside them. `teacher_predict_shard`: one shard of a sharded split (no accuracy)."""
     input:
         model=teacher_input,
         examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
@@ -53,11 +52,9 @@ rule teacher_predict:
         model=lambda w: teacher_dir(w.dataset),
         settings=lambda w: teacher_settings(w.dataset),
         shard=None,
-    threads: RES["teacher"]["threads"]
+    threads: threads_of("teacher")
     resources:
-        gpu=RES["teacher"]["gpu"],
-        mem_mb=RES["teacher"]["mem_mb"],
-        runtime=RES["teacher"]["runtime"],
+        **resources_of("teacher"),
     conda:
         "../../envs/akd.yaml"
     log:
@@ -66,30 +63,13 @@ rule teacher_predict:
         "../scripts/teacher_predict.py"
 
 
-rule teacher_predict_shard:
-    """One shard of a sharded split's teacher answers."""
-    input:
-        model=teacher_input,
-        examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
-        checked=checked_inputs,
-        train=shots_input,
+use rule teacher_predict as teacher_predict_shard with:
     output:
         predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
     params:
-        model=lambda w: teacher_dir(w.dataset),
-        settings=lambda w: teacher_settings(w.dataset),
         shard=lambda w: [int(w.shard), int(w.n)],
-    threads: RES["teacher"]["threads"]
-    resources:
-        gpu=RES["teacher"]["gpu"],
-        mem_mb=RES["teacher"]["mem_mb"],
-        runtime=RES["teacher"]["runtime"],
-    conda:
-        "../../envs/akd.yaml"
     log:
         f"{R}/logs/{{dataset}}/teacher/{TEACHER}/predict_{{split}}-{{shard}}-of-{{n}}.log",
-    script:
-        "../scripts/teacher_predict.py"
 
 
 rule merge_predictions:
@@ -113,7 +93,8 @@ rule merge_predictions:
 
 
 rule attribute:
-    """Word-level saliency of the teacher's answer over the example's own words."""
+    """Word-level saliency of the teacher's answer over the example's own words.
+    `attribute_shard`: one shard of a sharded split."""
     input:
         model=teacher_input,
         examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
@@ -125,11 +106,9 @@ rule attribute:
         model=lambda w: teacher_dir(w.dataset),
         settings=lambda w: attribution_settings(w.dataset, w.method),
         shard=None,
-    threads: RES["teacher"]["threads"]
+    threads: threads_of("teacher")
     resources:
-        gpu=RES["teacher"]["gpu"],
-        mem_mb=RES["teacher"]["mem_mb"],
-        runtime=RES["teacher"]["runtime"],
+        **resources_of("teacher"),
     conda:
         "../../envs/akd.yaml"
     log:
@@ -138,30 +117,13 @@ rule attribute:
         "../scripts/attribute.py"
 
 
-rule attribute_shard:
-    """One shard of a sharded split's word scores."""
-    input:
-        model=teacher_input,
-        examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
-        predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
-        check=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/check.json",
+use rule attribute as attribute_shard with:
     output:
         f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
     params:
-        model=lambda w: teacher_dir(w.dataset),
-        settings=lambda w: attribution_settings(w.dataset, w.method),
         shard=lambda w: [int(w.shard), int(w.n)],
-    threads: RES["teacher"]["threads"]
-    resources:
-        gpu=RES["teacher"]["gpu"],
-        mem_mb=RES["teacher"]["mem_mb"],
-        runtime=RES["teacher"]["runtime"],
-    conda:
-        "../../envs/akd.yaml"
     log:
         f"{R}/logs/{{dataset}}/teacher/{TEACHER}/attribute_{{method}}_{{split}}-{{shard}}-of-{{n}}.log",
-    script:
-        "../scripts/attribute.py"
 
 
 rule merge_attributions:

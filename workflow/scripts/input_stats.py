@@ -1,14 +1,10 @@
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))
-
 from akd import io
-from akd.prepare import check_k_of_config, input_stats
-from akd.smk import job
+from akd.prepare import input_stats
+from akd.smk import job, outside_params
+from akd.words import check_k_of_config
 
 with job(snakemake):
     stats = input_stats(snakemake.input.train)
-    # k comes from the config, not params: a new k must not rerun this job (or the teacher after it)
-    check_k_of_config(snakemake.wildcards.dataset, stats, snakemake.config["rationales"])
+    # k is checked here but used by later rules: a new k must not rerun this job (or the teacher after it)
+    check_k_of_config(snakemake.wildcards.dataset, stats, outside_params(snakemake, "rationales"))
     io.write_json(stats, snakemake.output[0])

@@ -11,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from .common import DataError, make_example, mc_fields, nli_label
+from .common import DataError, make_example, mc_fields, nli_label, read_jsonl, read_text
 
 _MC_ANSWER = re.compile(r"So the answer is\s*(?:\(([a-e])\))?\s*(.*)$", re.S)
 _MATH_ANSWER = re.compile(r"The answer is\s*(.*)$", re.S)
@@ -25,29 +25,22 @@ def dss_files(root: str | Path, name: str, file_split: str) -> list[Path]:
 
 
 def llm_files(folder: Path, file_split: str) -> list[Path]:
-    files = list((folder / "llm").glob(f"{file_split}_CoT_*.json"))
-    return sorted(files, key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+    """``{split}_CoT_0.json``, ``_1``, ... in order; a gap in the numbering is an error (the outputs
+    of the missing file would shift every later row onto the wrong example)."""
+    files = sorted((folder / "llm").glob(f"{file_split}_CoT_*.json"), key=_cot_number)
+    numbers = [_cot_number(p) for p in files]
+    if numbers != list(range(len(numbers))):
+        missing = sorted(set(range(max(numbers) + 1)) - set(numbers))
+        raise DataError(f"{folder / 'llm'}: {file_split}_CoT_{missing[0]}.json is missing (found "
+                        f"{', '.join(p.name for p in files)}); the files are read in order 0, 1, 2, ...")
+    return files
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    rows = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno})") from e
-            if not isinstance(row, dict):
-                raise DataError(f"{path}:{lineno}: expected a JSON object, got {type(row).__name__}")
-            row["_where"] = f"{path}:{lineno}"
-            rows.append(row)
-    if not rows:
-        raise DataError(f"{path}: the file holds no examples")
-    return rows
+def _cot_number(path: Path) -> int:
+    tail = path.stem.rsplit("_", 1)[1]
+    if not tail.isdigit():
+        raise DataError(f"{path}: expected a name {{split}}_CoT_{{number}}.json")
+    return int(tail)
 
 
 def read_llm_outputs(folder: Path, file_split: str, n_rows: int) -> list[str] | None:
@@ -56,8 +49,11 @@ def read_llm_outputs(folder: Path, file_split: str, n_rows: int) -> list[str] | 
         return None
     outputs: list[str] = []
     for f in files:
-        arr = json.loads(f.read_text(encoding="utf-8"))
-        if not isinstance(arr, list):
+        try:
+            arr = json.loads(read_text(f))
+        except json.JSONDecodeError as e:
+            raise DataError(f"{f}:{e.lineno}: not valid JSON ({e.msg} at column {e.colno})") from e
+        if not isinstance(arr, list) or not all(isinstance(x, str) or x is None for x in arr):
             raise DataError(f"{f}: expected a JSON array of strings")
         outputs.extend(arr)
     if len(outputs) != n_rows:

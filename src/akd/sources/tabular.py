@@ -8,11 +8,13 @@ Both map their columns onto the task family's fields with ``columns`` (our name 
 from __future__ import annotations
 
 import json
+import numbers
+from io import StringIO
 from pathlib import Path
 
 import pandas as pd
 
-from .common import DataError, make_example, mc_fields, nli_label
+from .common import DataError, choice_index, make_example, mc_fields, nli_label, read_jsonl, read_text
 
 REQUIRED = {"nli": ("premise", "hypothesis", "label"), "mc": ("question", "choices", "label"), "math": ("question", "label")}
 
@@ -23,21 +25,9 @@ def read_table_file(path: str | Path) -> list[dict]:
         raise DataError(f"{path}: file not found")
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json"):
-        rows = []
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise DataError(f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno})") from e
-                if not isinstance(row, dict):
-                    raise DataError(f"{path}:{lineno}: expected a JSON object")
-                row["_where"] = f"{path}:{lineno}"
-                rows.append(row)
+        return read_jsonl(path)
     elif suffix in (".csv", ".parquet"):
-        df = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        df = pd.read_csv(StringIO(read_text(path))) if suffix == ".csv" else pd.read_parquet(path)
         first = 2 if suffix == ".csv" else 1  # csv: line 1 is the header
         rows = [dict(r, _where=f"{path}:{'line' if suffix == '.csv' else 'row'} {i + first}") for i, r in enumerate(df.to_dict("records"))]
     else:
@@ -67,11 +57,16 @@ def rows_to_examples(rows: list[dict], task: str, columns: dict[str, str] | None
         elif task == "mc":
             choices = get("choices")
             if isinstance(choices, str):
-                choices = json.loads(choices)
-            choices = [str(c) for c in choices]
+                try:
+                    choices = json.loads(choices)
+                except json.JSONDecodeError:
+                    raise DataError(f"{where}: choices {choices!r} is not a JSON list") from None
+            if not hasattr(choices, "__iter__") or isinstance(choices, (str, dict)):
+                raise DataError(f"{where}: choices {choices!r} is not a list")
+            choices = [c if isinstance(c, str) else "" if c is None else str(c) for c in choices]
             fields, label = mc_fields(get("question"), choices), get("label")
-            if isinstance(label, int) and not isinstance(label, bool):
-                label = choices[label]
+            if isinstance(label, numbers.Number):
+                label = choice_index(label, choices, where)
         elif task == "math":
             fields, label, choices = {"question": get("question")}, str(get("label")), []
         else:

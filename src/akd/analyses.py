@@ -1,0 +1,103 @@
+"""The analyses: how often the teacher's top-k words are part of the answer, how similar a
+student's top-k words are to its teacher's, and the per-run results behind the accuracy table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import io, schemas
+from .prepare import read_examples
+from .tasks import normalise
+
+
+def answer_overlap_table(items: Sequence[dict], ks: Sequence[int], exclude_punctuation: bool = True,
+                         exclude_stopwords: bool = False, seed: int = 0) -> pd.DataFrame:
+    """``items``: dataset, method, attributions, examples.  How often top-k words are part of the gold
+    answer, beside baselines drawn at random from the same inputs (once per dataset, on the rows of
+    its first method)."""
+    from .rationales import BASELINES, answer_overlap
+
+    rows, done = [], set()
+    flags = (exclude_punctuation, exclude_stopwords)
+    for it in items:
+        attr = io.read_parquet(it["attributions"], schemas.ATTRIBUTIONS).to_dict("records")
+        ex = read_examples(it["examples"])
+        labels = dict(zip(ex["id"], ex["label"]))
+        for r in answer_overlap(attr, labels, ks, *flags):
+            rows.append({"dataset": it["dataset"], "method": it["method"], **r})
+        if it["dataset"] in done:
+            continue
+        done.add(it["dataset"])
+        task = ex["task"].iloc[0] if len(ex) else None
+        has_choices = any(str(f).startswith("choice") for r in attr for f in r["word_field"])
+        for name, only in BASELINES.items():
+            if name == "random choice words" and not has_choices:
+                continue  # the cloze form: the choices are not in the attributed prompt
+            if only is None or only == task:
+                for r in answer_overlap(attr, labels, ks, *flags, baseline=name, seed=seed):
+                    rows.append({"dataset": it["dataset"], "method": f"{name} (baseline)", **r})
+    table = pd.DataFrame(rows, columns=["dataset", "method", "k", "examples_with_answer_word", "topk_words_in_answer",
+                                        "n"])
+    return table.sort_values(["dataset", "k"], kind="stable").reset_index(drop=True)
+
+
+def topk_similarity(model, tok, examples: pd.DataFrame, preds: list[str], teacher: pd.DataFrame, prefix: str,
+                    sim: dict) -> dict:
+    """Mean Jaccard index between the student's top-k word positions (attributed for its own answer,
+    with the teacher's method) and the teacher's, on the first ``sim["n"]`` test examples."""
+    from .attribution import Settings, attribute
+    from .rationales import top_k
+
+    teacher = teacher.set_index("id")
+    n = min(int(sim.get("n", 200)), len(examples))
+    k = int(sim["k"])
+    settings = Settings.from_dict({**sim, "template": "dss", "prefix": prefix})
+    rows = attribute(model, tok, examples.iloc[:n].to_dict("records"), preds[:n], settings, show_progress=False)
+    flags = (bool(sim.get("exclude_punctuation", True)), bool(sim.get("exclude_stopwords", False)))
+    scores = []
+    for r in rows:
+        if r["id"] not in teacher.index:  # the teacher's answer did not parse: nothing to compare with
+            continue
+        t = teacher.loc[r["id"]]
+        mine = {(r["word_field"][j], r["word_start"][j]) for j in top_k(r["words"], r["scores"], k, *flags)}
+        theirs = {(t["word_field"][j], t["word_start"][j]) for j in top_k(list(t["words"]), list(t["scores"]), k, *flags)}
+        scores.append(len(mine & theirs) / max(1, len(mine | theirs)))
+    return {"topk_jaccard": float(np.mean(scores)) if scores else float("nan"), "similarity_k": k,
+            "similarity_n": n, "similarity_method": sim["method"]}
+
+
+def per_run_table(runs: Sequence[dict], teacher: Sequence[dict]) -> pd.DataFrame:
+    """One row per student run: dataset, variant, seed, test accuracy (%) recomputed from its saved
+    predictions, the top-k Jaccard index (%) when measured, and agreement (%) with the teacher's
+    test answers when they are given."""
+    teacher_preds = {t["dataset"]: io.read_parquet(t["predictions"], schemas.PREDICTIONS).set_index("id")
+                     for t in teacher if t.get("predictions")}
+    rows = []
+    for r in runs:
+        p = io.read_parquet(r["predictions"], schemas.EVAL_PREDICTIONS)
+        row = {"dataset": r["dataset"], "variant": r["variant"], "seed": int(r["seed"]),
+               "accuracy": 100.0 * float(p["correct"].mean())}
+        if r.get("metrics") and Path(r["metrics"]).exists():
+            jac = json.loads(Path(r["metrics"]).read_text()).get("topk_jaccard")
+            if jac is not None:
+                row["topk_jaccard"] = 100.0 * jac
+        if r["dataset"] in teacher_preds:  # teacher-student agreement on the test split
+            tp = teacher_preds[r["dataset"]]["prediction"].reindex(p["id"]).fillna("")
+            row["agreement"] = 100.0 * float(np.mean([normalise(a) == normalise(b) for a, b in zip(p["prediction"], tp)]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def similarity_table(per_run: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset and variant: teacher-student agreement and top-k Jaccard, mean and std over seeds."""
+    g = per_run.groupby(["dataset", "variant"])["agreement"]
+    sim = pd.DataFrame({"agreement_mean": g.mean(), "agreement_std": g.std(ddof=1).fillna(0.0)})
+    if "topk_jaccard" in per_run:
+        j = per_run.groupby(["dataset", "variant"])["topk_jaccard"]
+        sim["topk_jaccard_mean"], sim["topk_jaccard_std"] = j.mean(), j.std(ddof=1).fillna(0.0)
+    return sim.reset_index()

@@ -1,0 +1,111 @@
+"""Student variants: what each one trains on, defined once (torch-free: the rules, the config
+checks and the report read it).
+
+A config names variant *kinds* (``student.variants``); a kind that takes a k expands into one run
+name per k (and, for ``saliency``, per attribution method): ``saliency`` -> ``saliency-k3``,
+``integrated_gradients-k3``; ``random`` -> ``random-k3``.  A new variant is one entry here plus
+the stage that makes its rationale file, if it needs one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of student.
+
+    ``rationale``: where its rationales come from: ``None`` (labels only), ``"attribution"`` (the
+    teacher's top-k words by an attribution method), ``"control"`` (a control rationale file of k
+    words, named after the kind), ``"llm"`` (the dataset's LLM rationales column).
+    """
+
+    name: str
+    rationale: str | None
+    per_k: bool
+    needs_teacher: bool
+    description: str
+
+    @property
+    def multitask(self) -> bool:
+        """Trains two tasks (label and rationale) rather than the label alone."""
+        return self.rationale is not None
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in [
+    Kind("standard", None, False, False, "fine-tuned on the labels alone"),
+    Kind("saliency", "attribution", True, True, "labels + the teacher's top-k words by each attribution method"),
+    Kind("random", "control", True, True, "labels + k random words of the same input (control)"),
+    Kind("masked", "control", True, True, "labels + the teacher's top-k words that are not part of the gold answer "
+                                          "(control)"),
+    Kind("llm", "llm", False, False, "labels + the dataset's LLM rationales (DSS: PaLM's chain of thought)"),
+]}
+
+#: The kinds whose rationale file is a control made from one attribution method's scores.
+CONTROLS = [k.name for k in KINDS.values() if k.rationale == "control"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run name parsed: its kind, the rationale source (method or control name) and k."""
+
+    name: str
+    kind: Kind
+    source: str | None = None
+    k: int | None = None
+
+
+def run_names(kinds: Sequence[str], methods: Sequence[str], ks: Sequence[int], has_llm: bool = True) -> list[str]:
+    """The run names a config's ``student.variants`` expands to (``llm`` only where the data has LLM
+    rationales)."""
+    out = []
+    for name in kinds:
+        kind = KINDS[name]
+        if kind.rationale == "attribution":
+            out += [f"{m}-k{k}" for m in methods for k in ks]
+        elif kind.per_k:
+            out += [f"{name}-k{k}" for k in ks]
+        elif kind.rationale != "llm" or has_llm:
+            out.append(name)
+    return out
+
+
+def parse(name: str, methods: Sequence[str] = ()) -> Run:
+    """``saliency-k3`` -> Run(kind saliency, source saliency, k 3); ``random-k5`` -> the random
+    control; ``standard`` / ``llm`` -> their kinds.  ``methods``: the attribution methods a name may
+    start with (any name that is not a kind's is taken for one when empty)."""
+    if name in KINDS and not KINDS[name].per_k:
+        return Run(name, KINDS[name])
+    m = re.fullmatch(r"(.+)-k(\d+)", name)
+    if not m:
+        raise ValueError(f"{name!r} is not a student variant ({sorted(KINDS)}, or <method>-k<k>)")
+    source, k = m.group(1), int(m.group(2))
+    if source in KINDS and KINDS[source].per_k and KINDS[source].rationale == "control":
+        return Run(name, KINDS[source], source, k)
+    if methods and source not in methods:
+        raise ValueError(f"{name!r}: {source!r} is neither a control ({CONTROLS}) nor an attribution method {list(methods)}")
+    return Run(name, KINDS["saliency"], source, k)
+
+
+def wildcard(methods: Sequence[str]) -> str:
+    """A regular expression matching every run name of these attribution methods."""
+    fixed = [k.name for k in KINDS.values() if not k.per_k]
+    per_k = list(methods) + CONTROLS
+    return "|".join(fixed) + "|(" + "|".join(map(re.escape, per_k)) + r")-k\d+"
+
+
+def sort_key(name: str) -> tuple:
+    """Report order: labels only, then rationale runs by k (methods before controls), then LLM."""
+    try:
+        run = parse(name)
+    except ValueError:
+        return (9, 0, 0, name)
+    order = list(KINDS).index(run.kind.name)
+    if run.kind.rationale == "llm":
+        return (2, 0, order, name)
+    if run.k is None:
+        return (0, 0, order, name)
+    return (1, run.k, order, name)

@@ -1,0 +1,59 @@
+"""The house rules that a test can hold: one list of pins, stage adapters only in stages.py, and no
+block of six lines written twice in the package or the workflow."""
+
+import ast
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from workflow_helpers import ROOT
+
+
+def test_the_conda_environment_is_written_from_pyproject():
+    sys.path.insert(0, str(ROOT / "envs"))
+    try:
+        import write_env
+    finally:
+        sys.path.pop(0)
+    assert (ROOT / "envs/akd.yaml").read_text() == write_env.render(), "run `make env` after changing pins"
+
+
+#: Lines that carry no logic of their own: closing brackets, and a rule's directive keywords and
+#: its conda file (every rule has them, in Snakemake's order).
+STRUCTURE = {'"""', ")", "]", "}", "),", "],", "},", "else:", "try:", "return out", '"../../envs/akd.yaml"',
+             *(f"{d}:" for d in ("input", "output", "params", "resources", "conda", "log", "script"))}
+
+
+def _code_lines(path: Path) -> list[tuple[int, str]]:
+    """(line number, stripped text) of lines that carry code (no blanks, comments or structure)."""
+    out = []
+    for i, line in enumerate(path.read_text().splitlines(), 1):
+        s = line.strip()
+        if not s or s.startswith("#") or s in STRUCTURE:
+            continue
+        out.append((i, re.sub(r"\s+", " ", s)))
+    return out
+
+
+def test_no_block_of_six_lines_is_written_twice():
+    files = sorted([*ROOT.glob("src/akd/**/*.py"), *ROOT.glob("workflow/**/*.py"), *ROOT.glob("workflow/**/*.smk"),
+                    ROOT / "Snakefile"])
+    seen: dict[tuple, list[str]] = defaultdict(list)
+    for f in files:
+        lines = _code_lines(f)
+        for j in range(len(lines) - 5):
+            block = tuple(t for _, t in lines[j: j + 6])
+            seen[block].append(f"{f.relative_to(ROOT)}:{lines[j][0]}")
+    twice = {b: w for b, w in seen.items() if len(w) > 1}
+    assert not twice, "\n\n".join(f"{w}:\n" + "\n".join(b) for b, w in list(twice.items())[:5])
+
+
+def test_stages_holds_adapters_only():
+    """stages.py: functions of (paths, settings) that read, call one thing and write; no classes, no
+    helpers of other subjects, each function short."""
+    tree = ast.parse((ROOT / "src/akd/stages.py").read_text())
+    assert not [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
+    long = [(n.name, n.end_lineno - n.lineno + 1) for n in tree.body
+            if isinstance(n, ast.FunctionDef) and n.end_lineno - n.lineno + 1 > 40]
+    assert not long, f"stage functions longer than 40 lines: {long}"

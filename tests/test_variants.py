@@ -1,0 +1,47 @@
+"""Student variants are defined once (akd.variants): names expand, parse back and order the same
+way everywhere, and the config schema offers exactly the kinds and attribution methods there are."""
+
+import re
+
+import pytest
+import yaml
+
+from akd.variants import KINDS, parse, run_names, sort_key, wildcard
+from workflow_helpers import ROOT
+
+SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+
+
+def test_run_names_expand_and_parse_back():
+    names = run_names(["standard", "saliency", "random", "masked", "llm"], ["saliency", "integrated_gradients"], [1, 3])
+    assert names == ["standard", "saliency-k1", "saliency-k3", "integrated_gradients-k1", "integrated_gradients-k3",
+                     "random-k1", "random-k3", "masked-k1", "masked-k3", "llm"]
+    assert run_names(["standard", "llm"], ["saliency"], [1], has_llm=False) == ["standard"]
+    pattern = re.compile(wildcard(["saliency", "integrated_gradients"]))
+    for name in names:
+        run = parse(name, ["saliency", "integrated_gradients"])
+        assert pattern.fullmatch(name) and run.name == name
+    assert parse("integrated_gradients-k3").kind.name == "saliency" and parse("integrated_gradients-k3").source == "integrated_gradients"
+    assert parse("masked-k5").kind.name == "masked" and parse("masked-k5").k == 5
+    assert not parse("standard").kind.multitask and parse("llm").kind.multitask
+
+
+def test_report_order_puts_labels_first_then_by_k_then_llm():
+    names = ["llm", "random-k3", "saliency-k3", "standard", "saliency-k1", "masked-k1"]
+    assert sorted(names, key=sort_key) == ["standard", "saliency-k1", "masked-k1", "saliency-k3", "random-k3", "llm"]
+
+
+def test_unknown_names_are_errors():
+    with pytest.raises(ValueError, match="neither a control"):
+        parse("gradcam-k3", ["saliency"])
+    with pytest.raises(ValueError, match="is not a student variant"):
+        parse("saliency")
+
+
+def test_the_schema_offers_the_kinds_and_methods_there_are():
+    from akd.attribution import METHODS
+
+    student = SCHEMA["properties"]["student"]["properties"]
+    assert set(student["variants"]["items"]["enum"]) == set(KINDS)
+    methods = SCHEMA["properties"]["attribution"]["properties"]["methods"]["items"]["enum"]
+    assert set(methods) == set(METHODS)
