@@ -28,6 +28,9 @@ akd.config.validate_schema(config, f"{workflow.basedir}/workflow/schemas/config.
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/teacher.smk"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -24,28 +25,61 @@ def accuracy_table(per_run: pd.DataFrame, teacher: dict[str, float]) -> pd.DataF
     return table.round(2).reset_index(drop=True)
 
 
-def to_markdown(table: pd.DataFrame, references: dict[str, dict[str, float]] | None = None) -> str:
-    """Wide markdown: a row per dataset, a column per variant (mean ± std over seeds), the teacher;
-    published reference numbers (``references``: name -> dataset -> accuracy) as extra rows."""
+def wide_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A row per dataset: the teacher's test accuracy, then a column per variant, "mean ± std" (%)."""
     variants = _variant_order(table["variant"])
-    head = "| dataset | teacher | " + " | ".join(variants) + " |"
-    sep = "|---" * (len(variants) + 2) + "|"
-    lines = [head, sep]
+    rows = []
     for ds, sub in table.groupby("dataset", sort=True):
         cells = {r.variant: f"{r.mean:.2f} ± {r.std:.2f}" for r in sub.itertuples()}
         teacher = sub["teacher"].iloc[0]
-        t = "" if pd.isna(teacher) else f"{teacher:.2f}"
-        lines.append(f"| {ds} | {t} | " + " | ".join(cells.get(v, "") for v in variants) + " |")
-    if references:
-        lines += ["", "| reference | " + " | ".join(sorted(table["dataset"].unique())) + " |",
-                  "|---" * (1 + table["dataset"].nunique()) + "|"]
-        for name, vals in references.items():
-            lines.append(f"| {name} | " + " | ".join(
-                f"{vals[d]:.2f}" if d in vals else "" for d in sorted(table["dataset"].unique())) + " |")
+        rows.append({"dataset": ds, "teacher": "" if pd.isna(teacher) else f"{teacher:.2f}",
+                     **{v: cells.get(v, "") for v in variants}})
+    return pd.DataFrame(rows, columns=["dataset", "teacher", *variants])
+
+
+def accuracy_note(table: pd.DataFrame) -> str:
     n = int(table["seeds"].max()) if len(table) else 0
-    lines.append("")
-    lines.append(f"Test accuracy (%), mean ± sample std over up to {n} seeds; teacher: the teacher's own test accuracy.")
-    return "\n".join(lines) + "\n"
+    return f"Test accuracy (%), mean ± sample std over up to {n} seeds; teacher: the teacher's own test accuracy."
+
+
+def references_table(table: pd.DataFrame, references: dict[str, dict[str, float]]) -> pd.DataFrame:
+    """Published reference numbers (name -> dataset -> accuracy), a row per name."""
+    datasets = sorted(table["dataset"].unique())
+    return pd.DataFrame([{"reference": name, **{d: f"{vals[d]:.2f}" if d in vals else "" for d in datasets}}
+                         for name, vals in references.items()], columns=["reference", *datasets])
+
+
+def markdown(df: pd.DataFrame) -> str:
+    """A table of strings and numbers as Markdown."""
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|---" * len(df.columns) + "|"]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def to_markdown(table: pd.DataFrame, references: dict[str, dict[str, float]] | None = None) -> str:
+    """Wide markdown: a row per dataset, a column per variant (mean ± std over seeds), the teacher;
+    published reference numbers (``references``: name -> dataset -> accuracy) as extra rows."""
+    parts = [markdown(wide_table(table))]
+    if references:
+        parts.append(markdown(references_table(table, references)))
+    return "\n\n".join(parts) + "\n\n" + accuracy_note(table) + "\n"
+
+
+def html_page(title: str, tables: list[tuple[str, pd.DataFrame]], note: str = "") -> str:
+    """A small standalone page of tables (what the Snakemake report shows for a table result)."""
+    import html
+
+    style = ("body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin:.6em 0 1.4em}"
+             "th,td{border:1px solid #ccc;padding:.3em .7em;text-align:right;white-space:nowrap}"
+             "th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}caption{text-align:left;"
+             "font-weight:600;margin-bottom:.3em}p{max-width:60em;color:#444}")
+    body = "".join(
+        re.sub(r"(<table[^>]*>)", lambda m: m.group(1) + (f"<caption>{html.escape(c)}</caption>" if c else ""),
+               df.to_html(index=False, border=0, na_rep="", float_format=lambda v: f"{v:.4g}"), count=1)
+        for c, df in tables)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style></head><body><h2>{html.escape(title)}</h2>{body}"
+            f"<p>{html.escape(note)}</p></body></html>")
 
 
 def bar_chart(per_run: pd.DataFrame, teacher: dict[str, float], path: str) -> None:
@@ -91,7 +125,8 @@ def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
     import matplotlib.pyplot as plt
 
     datasets = sorted(per_run["dataset"].unique())
-    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(4.2 * max(1, len(datasets)), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(4.2 * max(1, len(datasets)), 3.6), squeeze=False,
+                             layout="constrained")  # labels never over the neighbour's tick labels
     for ax, d in zip(axes[0], datasets):
         sub = per_run[per_run["dataset"] == d]
         runs = [parse(v) for v in sub["variant"]]
@@ -104,6 +139,9 @@ def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
             r = sub[sub["variant"] == ref]["accuracy"]
             if len(r):
                 ax.axhline(r.mean(), linestyle=style, color="gray", label=f"{ref} ({r.mean():.1f})")
+        ks = sorted(fam["k"].unique())
+        if ks:
+            ax.set_xticks(ks)  # k is a whole number of words
         ax.set_title(d)
         ax.set_xlabel("k (rationale words)")
         ax.set_ylabel("test accuracy (%)")

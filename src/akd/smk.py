@@ -41,6 +41,9 @@ def job(snakemake):
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s",
                         force=True)
     logging.info("akd %s", Path(__file__).resolve().parent)  # which copy of the package this job runs
+    from .progress import show_on_terminal
+
+    show_on_terminal(sys.__stderr__, job_label(snakemake.rule, dict(snakemake.wildcards.items())))
     failure = None
     try:
         from .models import offline_env, set_threads
@@ -54,6 +57,7 @@ def job(snakemake):
         logging.exception("job failed")
         failure = e
     finally:
+        show_on_terminal(None, None)
         if handle is not None:
             sys.stderr = sys.__stderr__
             handle.close()
@@ -65,12 +69,17 @@ def job(snakemake):
         sys.exit(1)
 
 
+def job_label(rule: str, wildcards: dict) -> str:
+    """``rule (key=value, ...)``: how the terminal names a job."""
+    what = ", ".join(f"{k}={v}" for k, v in wildcards.items())
+    return f"{rule} ({what})" if what else rule
+
+
 def failure_message(rule: str, wildcards: dict, error: BaseException, log_path: Path) -> str:
     """The terminal's account of a failed job: rule, wildcards, the message, the log with the traceback."""
-    what = ", ".join(f"{k}={v}" for k, v in wildcards.items())
     # the user's errors are their message; any other exception is a fault of the code: its type too
     message = str(error) if isinstance(error, AkdError) else f"{type(error).__name__}: {error}"
-    return f"Error in rule {rule}{f' ({what})' if what else ''}: {message}\n  (traceback in {log_path})"
+    return f"Error in rule {job_label(rule, wildcards)}: {message}\n  (traceback in {log_path})"
 
 
 def _all_local(snakemake) -> bool:

@@ -127,13 +127,17 @@ def teacher_check(dataset: str, split_metrics: dict[str, str], out: str, max_unp
     return verdict
 
 
-def teacher_table(items: Sequence[dict], csv_out: str, md_out: str) -> pd.DataFrame:
+def teacher_table(items: Sequence[dict], csv_out: str, md_out: str, html_out: str | None = None) -> pd.DataFrame:
     """``items``: dataset, split, metrics (path) -> per dataset and split, the teacher's answers."""
+    from .report import html_page
     from .teacher import table, table_markdown
 
     df = table([{**it, "metrics": json.loads(Path(it["metrics"]).read_text())} for it in items])
     io.write_text(df.to_csv(index=False), csv_out)
-    io.write_text(table_markdown(df), md_out)
+    md = table_markdown(df)
+    io.write_text(md, md_out)
+    if html_out:
+        io.write_text(html_page("The teacher's answers", [("", df)], md.strip().split("\n")[-1]), html_out)
     return df
 
 
@@ -209,12 +213,13 @@ def merge_shards(shards: Sequence[str], examples: str, out: str, schema, metrics
     log.info("merged %d shards: %d examples", len(shards), len(merged))
 
 
-def attribution_html(examples: str, attributions: str, out: str, k: int, title: str, n: int = 25) -> None:
+def attribution_html(examples: str, attributions: str, out: str, k: int, title: str, n: int = 25,
+                     exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> None:
     """A sample of examples with words shaded by score and the top-k marked (a report page)."""
     from .visual import attribution_page
 
     page = attribution_page(read_examples(examples), io.read_parquet(attributions, schemas.ATTRIBUTIONS), int(k),
-                            title, n)
+                            title, n, exclude_punctuation=exclude_punctuation, exclude_stopwords=exclude_stopwords)
     io.write_text(page, out)
 
 
@@ -249,14 +254,19 @@ def control_rationales(attributions: str, examples: str, out: str, control: str,
 
 
 def answer_overlap(items: Sequence[dict], ks: Sequence[int], csv_out: str, md_out: str,
-                   exclude_punctuation: bool = True, exclude_stopwords: bool = False, seed: int = 0) -> pd.DataFrame:
+                   exclude_punctuation: bool = True, exclude_stopwords: bool = False, seed: int = 0,
+                   html_out: str | None = None) -> pd.DataFrame:
     """How often top-k words are part of the gold answer, beside random baselines (a table)."""
     from .analyses import answer_overlap_table
-    from .report import overlap_markdown
+    from .report import html_page, overlap_markdown
 
     table = answer_overlap_table(items, ks, exclude_punctuation, exclude_stopwords, seed)
     io.write_text(table.round(4).to_csv(index=False), csv_out)
-    io.write_text(overlap_markdown(table), md_out)
+    md = overlap_markdown(table)
+    io.write_text(md, md_out)
+    if html_out:
+        io.write_text(html_page("Top-k words that are part of the gold answer", [("", table.round(4))],
+                                md.strip().split("\n")[-1]), html_out)
     return table
 
 
@@ -322,22 +332,34 @@ def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings
 
 def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_out: str, plot_out: str,
               k_plot_out: str | None = None, similarity_out: str | None = None,
-              references: dict | None = None) -> pd.DataFrame:
+              references: dict | None = None, html_out: str | None = None,
+              similarity_html_out: str | None = None) -> pd.DataFrame:
     """``runs``: dicts with dataset, variant, seed, predictions (path); ``teacher``: dataset, metrics
     (path) and optionally predictions (the teacher's test predictions, for agreement).
 
     Accuracy is recomputed from each run's saved predictions, not copied from its metrics file.
     """
     from .analyses import per_run_table, similarity_table
-    from .report import accuracy_table, accuracy_vs_k, bar_chart, to_markdown
+    from .report import (accuracy_note, accuracy_table, accuracy_vs_k, bar_chart, html_page, references_table,
+                         to_markdown, wide_table)
 
     per_run = per_run_table(runs, teacher)
     if similarity_out and "agreement" in per_run:
-        io.write_text(similarity_table(per_run).round(2).to_csv(index=False), similarity_out)
+        sim = similarity_table(per_run).round(2)
+        io.write_text(sim.to_csv(index=False), similarity_out)
+        if similarity_html_out:
+            io.write_text(html_page("Teacher-student similarity", [("", sim)], "Agreement: share of test examples "
+                                    "where the student's answer equals the teacher's (%); top-k Jaccard (%)."),
+                          similarity_html_out)
     teach = {t["dataset"]: 100.0 * json.loads(Path(t["metrics"]).read_text())["accuracy"] for t in teacher}
     table = accuracy_table(per_run, teach)
     io.write_text(table.to_csv(index=False), csv_out)
     io.write_text(to_markdown(table, references), md_out)
+    if html_out:
+        parts = [("Students' test accuracy (%)", wide_table(table))]
+        if references:
+            parts.append(("Published reference numbers", references_table(table, references)))
+        io.write_text(html_page("Accuracy", parts, accuracy_note(table)), html_out)
     bar_chart(per_run, teach, plot_out)
     if k_plot_out:
         accuracy_vs_k(per_run, k_plot_out)

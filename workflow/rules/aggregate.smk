@@ -10,11 +10,13 @@ rule aggregate:
         teacher=[t["metrics"] for t in teacher_metrics()],
         teacher_predictions=[t["predictions"] for t in teacher_metrics()],
     output:
-        csv=report(f"{R}/tables/accuracy.csv", caption="../report/accuracy.rst", category="Results"),
+        csv=f"{R}/tables/accuracy.csv",
         md=f"{R}/tables/accuracy.md",
+        html=report(f"{R}/tables/accuracy.html", caption="../report/accuracy.rst", category="Results"),
         plot=report(f"{R}/plots/accuracy.png", caption="../report/accuracy_plot.rst", category="Results"),
         k_plot=report(f"{R}/plots/accuracy_vs_k.png", caption="../report/accuracy_vs_k.rst", category="Results"),
-        similarity=report(f"{R}/tables/similarity.csv", caption="../report/similarity.rst", category="Analyses"),
+        similarity=f"{R}/tables/similarity.csv",
+        similarity_html=report(f"{R}/tables/similarity.html", caption="../report/similarity.rst", category="Analyses"),
     params:
         runs=aggregate_runs(),
         teacher=teacher_metrics(),

@@ -37,6 +37,7 @@ rule attribution_html:
         ),
     params:
         k=int(config["rationales"].get("highlight_k", 5)),
+        **RATIONALE_FLAGS,
     conda:
         "../../envs/akd.yaml"
     log:
@@ -70,8 +71,9 @@ rule answer_overlap:
     input:
         [i["attributions"] for i in overlap_items()],
     output:
-        csv=report(f"{R}/tables/answer_overlap.csv", caption="../report/answer_overlap.rst", category="Analyses"),
+        csv=f"{R}/tables/answer_overlap.csv",
         md=f"{R}/tables/answer_overlap.md",
+        html=report(f"{R}/tables/answer_overlap.html", caption="../report/answer_overlap.rst", category="Analyses"),
     params:
         analyses=overlap_items(),
         ks=KS,

@@ -170,8 +170,9 @@ rule teacher_table:
     input:
         [t["metrics"] for t in teacher_table_items()],
     output:
-        csv=report(f"{R}/tables/teacher.csv", caption="../report/teacher.rst", category="Teacher"),
+        csv=f"{R}/tables/teacher.csv",
         md=f"{R}/tables/teacher.md",
+        html=report(f"{R}/tables/teacher.html", caption="../report/teacher.rst", category="Teacher"),
     params:
         tables=teacher_table_items(),
     conda:

@@ -2,6 +2,6 @@ from akd import stages
 from akd.smk import job
 
 with job(snakemake):
-    p = snakemake.params
-    stages.answer_overlap(p.analyses, p.ks, snakemake.output.csv, snakemake.output.md, p.exclude_punctuation,
-                          p.exclude_stopwords, p.seed)
+    p, out = snakemake.params, snakemake.output
+    stages.answer_overlap(p.analyses, p.ks, out.csv, out.md, p.exclude_punctuation, p.exclude_stopwords, p.seed,
+                          html_out=out.html)

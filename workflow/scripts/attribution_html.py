@@ -2,6 +2,7 @@ from akd import stages
 from akd.smk import job
 
 with job(snakemake):
-    w = snakemake.wildcards
-    stages.attribution_html(snakemake.input.examples, snakemake.input.attributions, snakemake.output[0],
-                            snakemake.params.k, f"{w.dataset}: {w.method} attributions ({w.split})")
+    w, p = snakemake.wildcards, snakemake.params
+    stages.attribution_html(snakemake.input.examples, snakemake.input.attributions, snakemake.output[0], p.k,
+                            f"{w.dataset}: {w.method} attributions ({w.split})",
+                            exclude_punctuation=p.exclude_punctuation, exclude_stopwords=p.exclude_stopwords)

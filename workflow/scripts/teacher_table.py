@@ -2,4 +2,5 @@ from akd import stages
 from akd.smk import job
 
 with job(snakemake):
-    stages.teacher_table(snakemake.params.tables, snakemake.output.csv, snakemake.output.md)
+    out = snakemake.output
+    stages.teacher_table(snakemake.params.tables, out.csv, out.md, out.html)

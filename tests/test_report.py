@@ -1,0 +1,43 @@
+"""What the report shows: tables as HTML tables, accuracy-vs-k with whole-number k, attribution
+pages that grey the words that can never be chosen and show saturated log-probabilities."""
+
+import pandas as pd
+
+from akd.report import accuracy_vs_k, html_page, wide_table
+from akd.visual import attribution_page
+
+TABLE = pd.DataFrame({"dataset": ["cqa", "cqa", "cqa"], "variant": ["llm", "standard", "saliency-k3"],
+                      "mean": [61.0, 55.5, 58.25], "std": [1.0, 0.5, 2.0], "seeds": [3, 3, 3], "teacher": [70.0] * 3})
+
+
+def test_the_accuracy_table_is_an_html_table_in_report_order():
+    wide = wide_table(TABLE)
+    assert list(wide.columns) == ["dataset", "teacher", "standard", "saliency-k3", "llm"]
+    page = html_page("Accuracy", [("Students' test accuracy (%)", wide)], "mean ± std")
+    assert "<table" in page and "<caption>Students&#x27; test accuracy (%)</caption>" in page
+    assert "<th>saliency-k3</th>" in page and "<td>58.25 ± 2.00</td>" in page
+
+
+def test_accuracy_vs_k_ticks_are_the_ks(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    ticks = []
+    real = matplotlib.axes.Axes.set_xticks
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_xticks", lambda self, t, *a, **k: (ticks.append(list(t)), real(self, t, *a, **k))[1])
+    per_run = pd.DataFrame({"dataset": ["d"] * 4, "variant": ["saliency-k1", "saliency-k3", "random-k1", "standard"],
+                            "seed": [0] * 4, "accuracy": [50.0, 55.0, 45.0, 40.0]})
+    accuracy_vs_k(per_run, str(tmp_path / "k.png"))
+    assert ticks == [[1, 3]] and (tmp_path / "k.png").stat().st_size > 1000
+
+
+def test_attribution_page_greys_punctuation_and_shows_tiny_log_probs():
+    ex = pd.DataFrame([{"id": "1", "label": "yes", "fields": [{"name": "question", "text": "Is it red, really?"}]}])
+    attr = pd.DataFrame([{"id": "1", "target": "yes", "target_logprob": -1.6e-06,
+                          "words": ["Is", "it", "red", ",", "really", "?"], "scores": [0.1, 0.2, 0.9, 1.0, 0.3, 0.5],
+                          "word_field": ["question"] * 6, "word_start": [0, 3, 6, 9, 11, 17],
+                          "word_end": [2, 5, 9, 10, 17, 18]}])
+    page = attribution_page(ex, attr, 2, "t")
+    assert "log-prob -1.6e-06" in page
+    assert '<span style="color:#999;" title="1">,</span>' in page  # the top score, but never a rationale word
+    assert "border-bottom" in page.split(">red<")[0].rsplit("<span", 1)[1]  # red is in the top 2
+    assert "which may differ" in page
