@@ -3,7 +3,7 @@
 
 import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 # The checkout's own akd package, before any installed copy: here (for the config checks) and in
 # every job (scripts inherit PYTHONPATH; cluster jobs parse this file again and set it there).
@@ -24,8 +24,8 @@ if not workflow.overwrite_configfiles:
 
 import akd.config
 
+# the schema (one message per problem, naming the key); then the checks it cannot express (common.smk)
 akd.config.validate_schema(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
-validate(config, "workflow/schemas/config.schema.yaml")
 
 
 report: "workflow/report/workflow.rst"

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from akd.config import ConfigError, check, validate_schema
-from akd.prepare import input_stats, load_splits, prepare
+from akd.prepare import input_stats, load_splits, write_splits
 from akd.sources.common import DataError
 from akd.sources.dss import load_split
 from akd.sources.tabular import load_file
@@ -63,7 +63,7 @@ def test_wrong_type_stops_the_workflow_before_any_job(tmp_path):
 
 def test_k_larger_than_the_inputs_allow(tmp_path):
     out = {s: str(tmp_path / f"{s}.parquet") for s in ("train", "valid", "test")}
-    prepare({"name": "syn", "source": "synthetic", "task": "math", "sizes": {"train": 50, "valid": 5, "test": 5}}, out)
+    write_splits({"name": "syn", "source": "synthetic", "task": "math", "sizes": {"train": 50, "valid": 5, "test": 5}}, out)
     stats = input_stats(out["train"])
     assert stats["examples"] == 50 and set(stats) == {"examples", "punct=1,stop=1", "punct=1,stop=0",
                                                       "punct=0,stop=1", "punct=0,stop=0"}

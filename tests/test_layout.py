@@ -57,3 +57,15 @@ def test_stages_holds_adapters_only():
     long = [(n.name, n.end_lineno - n.lineno + 1) for n in tree.body
             if isinstance(n, ast.FunctionDef) and n.end_lineno - n.lineno + 1 > 40]
     assert not long, f"stage functions longer than 40 lines: {long}"
+
+
+def test_the_planning_modules_import_no_torch():
+    """What the Snakefile and the config checks use never loads torch (every dry run would pay for it)."""
+    import subprocess
+
+    modules = ["errors", "tasks", "words", "specs", "variants", "prompts", "answers", "config", "prepare", "smk",
+               "sources.dss", "sources.tabular", "sources.synthetic"]
+    code = ("import sys; " + "; ".join(f"import akd.{m}" for m in modules)
+            + "; heavy = [m for m in ('torch', 'transformers', 'captum') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -8,7 +8,7 @@ import pytest
 
 from akd import schemas, stages
 from akd.generation import length_sorted_batches, shard_rows
-from akd.prepare import prepare
+from akd.prepare import write_splits
 
 
 @pytest.mark.parametrize("n_shards", [1, 3, 7, 40])
@@ -31,7 +31,7 @@ def test_shard_out_of_range_is_an_error():
 def split(tmp_path_factory):
     d = tmp_path_factory.mktemp("shard")
     out = {s: str(d / f"{s}.parquet") for s in ("train", "valid", "test")}
-    prepare({"name": "syn", "source": "synthetic", "task": "nli", "sizes": {"train": 45, "valid": 5, "test": 5},
+    write_splits({"name": "syn", "source": "synthetic", "task": "nli", "sizes": {"train": 45, "valid": 5, "test": 5},
              "seed": 1}, out)
     return d, out["train"]
 

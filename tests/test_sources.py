@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from akd.prepare import load_splits, prepare, read_examples
+from akd.prepare import load_splits, read_examples, write_splits
 from akd.sources.common import DataError
 from akd.sources.dss import load_split, parse_llm_output
 from akd.sources.synthetic import generate
@@ -59,7 +59,7 @@ def test_split_mapping_and_carved_validation(dss_root, tmp_path):
     ds = {"source": "dss", "task": "nli", "root": str(dss_root), "name": "esnli",
           "splits": {"train": "valid", "valid": None, "test": "test"}, "valid_size": 2}
     out = {s: str(tmp_path / f"{s}.parquet") for s in ("train", "valid", "test")}
-    counts = prepare(ds, out)
+    counts = write_splits(ds, out)
     assert counts == {"train": 4, "valid": 2, "test": 6}
     tr, va = read_examples(out["train"]), read_examples(out["valid"])
     assert not set(tr["id"]) & set(va["id"])

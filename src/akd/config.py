@@ -150,14 +150,6 @@ def n_shards(config: dict, dataset: str, split: str) -> int:
     return 1
 
 
-def rationale_flags(config: dict) -> dict[str, bool]:
-    """Which words may become rationale words: ``rationales.exclude_punctuation`` (default true) and
-    ``rationales.exclude_stopwords`` (default false)."""
-    r = config["rationales"]
-    return {"exclude_punctuation": bool(r.get("exclude_punctuation", True)),
-            "exclude_stopwords": bool(r.get("exclude_stopwords", False))}
-
-
 def dataset_settings(config: dict, name: str) -> dict:
     """The config slice the ``prepare`` stage of one dataset needs (plain types only)."""
     # sharding and how the teacher answers are not data

@@ -1,4 +1,5 @@
-"""Stage ``prepare``: a dataset source -> one example table per split (train, valid, test)."""
+"""The data: a dataset source -> one example table per split (train, valid, test), checked row by row
+and across rows, and the word statistics of its training inputs."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def check_rows(splits: dict[str, list[dict]]) -> None:
                                 "every multiple-choice example of a dataset needs the same number of choices")
 
 
-def prepare(ds: dict, outputs: dict[str, str]) -> dict[str, int]:
+def write_splits(ds: dict, outputs: dict[str, str]) -> dict[str, int]:
     """Write ``outputs[split]`` for every split; returns row counts."""
     splits = load_splits(ds)
     for split in SPLITS:

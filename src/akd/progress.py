@@ -16,7 +16,7 @@ TERMINAL_EVERY = 30.0
 TERMINAL_DELAY = 10.0
 
 #: (stream, label) while a workflow job runs (set by :func:`akd.smk.job`), else None.
-_terminal: tuple | None = None
+_terminal: tuple[object, str] | None = None
 
 
 def show_on_terminal(stream, label: str | None) -> None:

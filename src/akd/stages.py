@@ -24,7 +24,7 @@ log = logging.getLogger("akd")
 
 def prepare(dataset: dict, outputs: dict[str, str]) -> dict[str, int]:
     """A dataset source (DSS release, hub, file, synthetic) -> one example table per split."""
-    from .prepare import prepare as write_splits
+    from .prepare import write_splits
 
     counts = write_splits(dataset, outputs)
     log.info("prepared %s", counts)
@@ -146,8 +146,7 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
     """Word scores for one method of the teacher's answers (as its predictions table has them);
     ``settings`` holds the attribution slice plus the teacher's model.  ``shard=(i, n)``: only the
     i-th of n shards, cut along the single job's batches.  Resumes from a killed job's checkpoint."""
-    from .attribution import Settings
-    from .attribution import attribute as attribute_words
+    from . import attribution
     from .checkpoint import Checkpoint, digest, model_signature
     from .models import load_for, set_threads
     from .teacher import attribution_inputs
@@ -158,7 +157,7 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
                                                             settings.get("target", "prediction"))
     if skipped:
         log.info("%d of %d examples have no parsed teacher answer: not attributed", skipped, len(preds))
-    method = Settings.from_dict(settings)
+    method = attribution.Settings.from_dict(settings)
     if shard is not None:
         keep = _shard_rows([len(p.text) for p in prompts], method.batch_size, shard)
         records, targets, prompts = [records[i] for i in keep], [targets[i] for i in keep], [prompts[i] for i in keep]
@@ -174,7 +173,7 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
     if records:  # an empty shard does not load the model
         m, tok = load_for(model, settings)
         chat = bool((io.parquet_metadata(predictions).get("info") or {}).get("chat", False))
-        rows = attribute_words(m, tok, records, targets, method, done=done, on_batch=checkpoint.maybe_save,
+        rows = attribution.attribute(m, tok, records, targets, method, done=done, on_batch=checkpoint.maybe_save,
                                prompts=prompts, add_special_tokens=not chat)
     meta = {"model": model, "settings": settings, "seconds": round(time.time() - t0 + checkpoint.seconds_before, 2),
             "resumed_examples": len(done), "not_attributed": skipped}

@@ -97,7 +97,7 @@ def wildcard(methods: Sequence[str]) -> str:
     return "|".join(fixed) + "|(" + "|".join(map(re.escape, per_k)) + r")-k\d+"
 
 
-def sort_key(name: str) -> tuple:
+def sort_key(name: str) -> tuple[int, int, int, str]:
     """Report order: labels only, then rationale runs by k (methods before controls), then LLM."""
     try:
         run = parse(name)

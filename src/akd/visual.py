@@ -47,7 +47,7 @@ def example_html(fields: list[dict], row: dict, k: int, exclude_punctuation: boo
 
 
 def attribution_page(examples: pd.DataFrame, attributions: pd.DataFrame, k: int, title: str, n: int = 25,
-                     seed: int = 0, ks: tuple = (), exclude_punctuation: bool = True,
+                     seed: int = 0, ks: tuple[int, ...] = (), exclude_punctuation: bool = True,
                      exclude_stopwords: bool = False) -> str:
     """A sample of ``n`` examples, words shaded by score, the top ``k`` underlined; ``ks``: the k the
     students are trained on (said on the page, so the underlined words are not taken for them)."""

@@ -66,8 +66,13 @@ def check_k(dataset: str, stats: dict, ks, exclude_punctuation: bool = True, exc
             )
 
 
+def rationale_flags(rationales: dict) -> dict[str, bool]:
+    """Which words may become rationale words, from the config's ``rationales`` slice:
+    ``exclude_punctuation`` (default true) and ``exclude_stopwords`` (default false)."""
+    return {"exclude_punctuation": bool(rationales.get("exclude_punctuation", True)),
+            "exclude_stopwords": bool(rationales.get("exclude_stopwords", False))}
+
+
 def check_k_of_config(dataset: str, stats: dict, rationales: dict) -> None:
     """``check_k`` with the config's ``rationales`` slice (k and the exclusion flags)."""
-    from .config import rationale_flags
-
-    check_k(dataset, stats, rationales["k"], **rationale_flags({"rationales": rationales}))
+    check_k(dataset, stats, rationales["k"], **rationale_flags(rationales))

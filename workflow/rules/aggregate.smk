@@ -10,20 +10,20 @@ rule aggregate:
         teacher=[t["metrics"] for t in teacher_metrics()],
         teacher_predictions=[t["predictions"] for t in teacher_metrics()],
     output:
-        csv=f"{R}/tables/accuracy.csv",
-        md=f"{R}/tables/accuracy.md",
-        html=report(f"{R}/tables/accuracy.html", caption="../report/accuracy.rst", category="Results"),
-        plot=report(f"{R}/plots/accuracy.png", caption="../report/accuracy_plot.rst", category="Results"),
-        k_plot=report(f"{R}/plots/accuracy_vs_k.png", caption="../report/accuracy_vs_k.rst", category="Results"),
-        similarity=f"{R}/tables/similarity.csv",
-        similarity_html=report(f"{R}/tables/similarity.html", caption="../report/similarity.rst", category="Analyses"),
+        csv=f"{RESULTS}/tables/accuracy.csv",
+        md=f"{RESULTS}/tables/accuracy.md",
+        html=report(f"{RESULTS}/tables/accuracy.html", caption="../report/accuracy.rst", category="Results"),
+        plot=report(f"{RESULTS}/plots/accuracy.png", caption="../report/accuracy_plot.rst", category="Results"),
+        k_plot=report(f"{RESULTS}/plots/accuracy_vs_k.png", caption="../report/accuracy_vs_k.rst", category="Results"),
+        similarity=f"{RESULTS}/tables/similarity.csv",
+        similarity_html=report(f"{RESULTS}/tables/similarity.html", caption="../report/similarity.rst", category="Analyses"),
     params:
         runs=aggregate_runs(),
         teacher=teacher_metrics(),
-        references=plain(dict(config.get("references", {}))),
+        references=as_params(dict(config.get("references", {}))),
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/aggregate.log",
+        f"{RESULTS}/logs/aggregate.log",
     script:
         "../scripts/aggregate.py"

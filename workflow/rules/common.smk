@@ -12,7 +12,7 @@ from akd.prepare import source_files
 
 akd.config.check(config)
 
-R = config.get("results", "results")
+RESULTS = config.get("results", "results")
 DATASETS = sorted(config["datasets"])  # sorted: params built from these lists do not depend on key order
 SPLITS = ["train", "valid", "test"]
 TEACHER = config["teacher"]["model"]
@@ -31,7 +31,7 @@ DEVICE = config.get("device", "auto")
 # threads, gpu, mem_mb and runtime of the model jobs, by the model they run (teacher | student)
 MODEL_JOBS = akd.config.job_resources(config)
 # which words may become rationale words (params of every rule that picks top-k words)
-RATIONALE_FLAGS = akd.config.canonical(akd.config.rationale_flags(config))
+RATIONALE_FLAGS = akd.config.canonical(akd.words.rationale_flags(config["rationales"]))
 
 
 wildcard_constraints:
@@ -56,12 +56,12 @@ def shard_files(pattern, wildcards):
     split of one shard, a name no rule makes (so the one-job rule writes the split instead)."""
     n = n_shards(wildcards.dataset, wildcards.split)
     if n == 1:
-        return [f"{R}/{wildcards.dataset}/UNSHARDED"]
+        return [f"{RESULTS}/{wildcards.dataset}/UNSHARDED"]
     return [pattern.format(shard=i, n=n, **wildcards) for i in range(n)]
 
 
-def plain(value):
-    """Every params value goes through this: dict keys sorted (params compare by repr)."""
+def as_params(value):
+    """Every params value goes through this: plain types, dict keys sorted (params compare by repr)."""
     return akd.config.canonical(value)
 
 
@@ -82,14 +82,14 @@ def without_runtime(train):
 
 
 def dataset_settings(dataset):
-    return plain(akd.config.dataset_settings(config, dataset))
+    return as_params(akd.config.dataset_settings(config, dataset))
 
 
 def checked_inputs(wildcards):
     """The input statistics of a dataset, an input of every teacher job. `rationales.k` is checked
     against them here when they exist (an error stops the run before any job), else by the
     input_stats job itself, which runs before any teacher job."""
-    stats = f"{R}/{wildcards.dataset}/data/stats.json"
+    stats = f"{RESULTS}/{wildcards.dataset}/data/stats.json"
     if Path(stats).exists():
         akd.words.check_k_of_config(wildcards.dataset, json.loads(Path(stats).read_text()), config["rationales"])
     return stats
@@ -107,7 +107,7 @@ def model_spec(alias):
 def model_dir(dataset, alias):
     """Where a model's weights come from: a built tiny folder, else the spec (folder or hub name)."""
     spec = model_spec(alias)
-    return f"{R}/{dataset}/models/{alias}" if is_tiny(spec) else spec
+    return f"{RESULTS}/{dataset}/models/{alias}" if is_tiny(spec) else spec
 
 
 def model_input(dataset, alias):
@@ -117,7 +117,7 @@ def model_input(dataset, alias):
 
 def teacher_dir(dataset):
     if config["teacher"].get("finetune"):
-        return f"{R}/{dataset}/teacher/{TEACHER}/model"
+        return f"{RESULTS}/{dataset}/teacher/{TEACHER}/model"
     return model_dir(dataset, TEACHER)
 
 
@@ -129,75 +129,86 @@ def teacher_input(wildcards):
 
 def teacher_settings(dataset, extra=None):
     """How the teacher answers on one dataset: `teacher`, updated by `datasets.<name>.teacher`."""
-    t = akd.config.teacher_config(config, dataset)
-    m = config["models"][TEACHER]
-    s = {
+    teacher = akd.config.teacher_config(config, dataset)
+    model = config["models"][TEACHER]
+    settings = {
         "model": model_spec(TEACHER),
-        "gguf_file": m.get("gguf_file"),
-        "trust_remote_code": bool(m.get("trust_remote_code", False)),
-        "template": t.get("template", "prompt"),
-        "format": t.get("format", "choices"),
-        "answer": t.get("answer"),
-        "choice_answer": t.get("choice_answer", "text"),
-        "normalise": t.get("normalise", "sum"),
-        "chat": t.get("chat", "auto"),
-        "shots": int(t.get("shots", 0)),
-        "shot_seed": int(t.get("shot_seed", 0)),
-        "batch_size": int(t.get("batch_size", 32)),
-        "max_new_tokens": int(t.get("max_new_tokens", 64)),
-        "max_input_tokens": int(t.get("max_input_tokens", 1024)),
+        "gguf_file": model.get("gguf_file"),
+        "trust_remote_code": bool(model.get("trust_remote_code", False)),
+        "template": teacher.get("template", "prompt"),
+        "format": teacher.get("format", "choices"),
+        "answer": teacher.get("answer"),
+        "choice_answer": teacher.get("choice_answer", "text"),
+        "normalise": teacher.get("normalise", "sum"),
+        "chat": teacher.get("chat", "auto"),
+        "shots": int(teacher.get("shots", 0)),
+        "shot_seed": int(teacher.get("shot_seed", 0)),
+        "batch_size": int(teacher.get("batch_size", 32)),
+        "max_new_tokens": int(teacher.get("max_new_tokens", 64)),
+        "max_input_tokens": int(teacher.get("max_input_tokens", 1024)),
         "device": DEVICE,
     }
     # only what changes this dataset's answers: a math teacher generates (no format, choices or
     # ranking); a ranked one generates nothing; without shots the shot seed draws nothing
     task = config["datasets"][dataset]["task"]
-    mode = s["answer"] or ("generate" if task == "math" else "rank")
+    mode = settings["answer"] or ("generate" if task == "math" else "rank")
     unused = {"math": {"format", "choice_answer"}, "nli": {"choice_answer"}, "mc": set()}[task]
     unused |= {"normalise"} if mode == "generate" else {"max_new_tokens"}
-    unused |= {"shot_seed"} if not s["shots"] else set()
-    s = {k: v for k, v in s.items() if k not in unused}
-    return plain({**s, **(extra or {})})
+    unused |= {"shot_seed"} if not settings["shots"] else set()
+    settings = {k: v for k, v in settings.items() if k not in unused}
+    return as_params({**settings, **(extra or {})})
 
 
 def shots_input(wildcards):
     """The training split, when demonstrations are drawn from it."""
     shots = int(akd.config.teacher_config(config, wildcards.dataset).get("shots", 0))
-    return [f"{R}/{wildcards.dataset}/data/train.parquet"] if shots else []
+    return [f"{RESULTS}/{wildcards.dataset}/data/train.parquet"] if shots else []
 
 
 def check_settings(dataset):
     """The teacher check's slice: the unparsed limit and whether this dataset accepts a weak teacher."""
     accept = config["teacher"].get("accept_weak", False)
     accept = dataset in accept if isinstance(accept, list) else bool(accept)
-    return plain({"max_unparsed": float(config["teacher"].get("max_unparsed", 0.25)), "accept": accept})
+    return as_params({"max_unparsed": float(config["teacher"].get("max_unparsed", 0.25)), "accept": accept})
 
 
 def finetune_settings(dataset):
     """What teacher fine-tuning uses: the model, its prompts and the training slice (not generation)."""
-    s = teacher_settings(dataset, {"train": without_runtime(config["teacher"]["finetune"] or {})})
+    settings = teacher_settings(dataset, {"train": without_runtime(config["teacher"]["finetune"] or {})})
     keep = ("model", "gguf_file", "trust_remote_code", "template", "format", "choice_answer", "chat", "shots",
             "shot_seed", "device", "train")
-    return plain({k: s[k] for k in keep if k in s})
+    return as_params({k: settings[k] for k in keep if k in settings})
+
+
+def method_settings(method):
+    """An attribution method and the settings of `attribution` it uses (only its own, so that a
+    change to another method's setting reruns nothing of it)."""
+    attribution = config["attribution"]
+    settings = {
+        "method": method,
+        "aggregate": attribution.get("aggregate", "sum"),
+        "batch_size": int(attribution.get("batch_size", 16)),
+    }
+    if method == "saliency":
+        settings["reduce"] = attribution.get("reduce", "l2")
+    if method == "integrated_gradients":
+        settings["n_steps"] = int(attribution.get("n_steps", 32))
+    return settings
 
 
 def attribution_settings(dataset, method):
     """The attribution slice one method uses (so a change to another method's setting reruns nothing here)."""
-    a = config["attribution"]
-    s = {
-        "method": method,
-        "aggregate": a.get("aggregate", "sum"),
-        "target": a.get("target", "prediction"),
-        "batch_size": int(a.get("batch_size", 16)),
-        "max_input_tokens": int(a.get("max_input_tokens", 1024)),
+    attribution = config["attribution"]
+    settings = {
+        **method_settings(method),
+        "target": attribution.get("target", "prediction"),
+        "max_input_tokens": int(attribution.get("max_input_tokens", 1024)),
     }
-    if method == "saliency":
-        s["reduce"] = a.get("reduce", "l2")
-    if method == "integrated_gradients":
-        s["n_steps"] = int(a.get("n_steps", 32))
     # the teacher's model, not how it answers: prompts and answers reach attribution through the
     # predictions file (so a new prompt setting reruns attribution through that file, once)
-    t = teacher_settings(dataset)
-    return plain({**{k: t[k] for k in ("model", "gguf_file", "trust_remote_code", "device")}, **s})
+    teacher = teacher_settings(dataset)
+    model = {k: teacher[k] for k in ("model", "gguf_file", "trust_remote_code", "device")}
+    return as_params({**model, **settings})
 
 
 def has_llm(dataset):
@@ -216,16 +227,16 @@ def rationale_input(wildcards):
     run = akd.variants.parse(wildcards.variant, METHODS)
     if run.kind.rationale not in ("attribution", "control"):
         return []
-    return [f"{R}/{wildcards.dataset}/rationales/{TEACHER}/{run.source}/k{run.k}/train.parquet"]
+    return [f"{RESULTS}/{wildcards.dataset}/rationales/{TEACHER}/{run.source}/k{run.k}/train.parquet"]
 
 
 def student_settings(wildcards):
-    s = config["student"]
-    return plain(
+    student = config["student"]
+    return as_params(
         {
             "model": model_spec(STUDENT),
             "seed": int(wildcards.seed),
-            "train": without_runtime(s["train"]),
+            "train": without_runtime(student["train"]),
             "device": DEVICE,
         }
     )
@@ -241,7 +252,7 @@ def runs():
 
 
 def run_dir(r):
-    return f"{R}/{r['dataset']}/students/{STUDENT}/{r['variant']}/seed{r['seed']}"
+    return f"{RESULTS}/{r['dataset']}/students/{STUDENT}/{r['variant']}/seed{r['seed']}"
 
 
 def aggregate_runs():
@@ -254,28 +265,22 @@ def aggregate_runs():
 def similarity_settings():
     """Teacher-student top-k overlap: the controls' attribution method at a fixed k (not max(k), so
     that adding a k does not rerun every evaluation)."""
-    a = config["attribution"]
-    s = {
-        "method": CONTROL_METHOD,
-        "k": int(config["student"].get("eval", {}).get("similarity_k", 5)),
-        "n": int(config["student"].get("eval", {}).get("similarity_examples", 200)),
-        "aggregate": a.get("aggregate", "sum"),
-        "batch_size": int(a.get("batch_size", 16)),
+    evaluation = config["student"].get("eval", {})
+    settings = {
+        **method_settings(CONTROL_METHOD),
+        "k": int(evaluation.get("similarity_k", 5)),
+        "n": int(evaluation.get("similarity_examples", 200)),
+        **RATIONALE_FLAGS,
     }
-    s.update(RATIONALE_FLAGS)
-    if CONTROL_METHOD == "saliency":
-        s["reduce"] = a.get("reduce", "l2")
-    if CONTROL_METHOD == "integrated_gradients":
-        s["n_steps"] = int(a.get("n_steps", 32))
-    return plain(s)
+    return as_params(settings)
 
 
 def teacher_metrics():
     return [
         dict(
             dataset=d,
-            metrics=f"{R}/{d}/teacher/{TEACHER}/predictions/test.json",
-            predictions=f"{R}/{d}/teacher/{TEACHER}/predictions/test.parquet",
+            metrics=f"{RESULTS}/{d}/teacher/{TEACHER}/predictions/test.json",
+            predictions=f"{RESULTS}/{d}/teacher/{TEACHER}/predictions/test.parquet",
         )
         for d in DATASETS
     ]
@@ -286,8 +291,8 @@ def overlap_items():
         dict(
             dataset=d,
             method=m,
-            attributions=f"{R}/{d}/teacher/{TEACHER}/attributions/{m}/train.parquet",
-            examples=f"{R}/{d}/data/train.parquet",
+            attributions=f"{RESULTS}/{d}/teacher/{TEACHER}/attributions/{m}/train.parquet",
+            examples=f"{RESULTS}/{d}/data/train.parquet",
         )
         for d in DATASETS
         for m in METHODS
@@ -296,7 +301,7 @@ def overlap_items():
 
 def teacher_table_items():
     return [
-        dict(dataset=d, split=s, metrics=f"{R}/{d}/teacher/{TEACHER}/predictions/{s}.json")
+        dict(dataset=d, split=s, metrics=f"{RESULTS}/{d}/teacher/{TEACHER}/predictions/{s}.json")
         for d in DATASETS
         for s in TEACHER_SPLITS
     ]
@@ -306,12 +311,12 @@ def teacher_targets():
     """What `snakemake teacher` makes: the teacher's answers on train and test, their checks, the
     training split's attributions (what rationales are made of) and the tables. (The test split's
     attributions are made when students are evaluated against them.)"""
-    html = [f"{R}/{d}/teacher/{TEACHER}/attributions/{m}/train.html" for d in DATASETS for m in METHODS]
-    attributions = [f"{R}/{d}/teacher/{TEACHER}/attributions/{m}/train.parquet" for d in DATASETS for m in METHODS]
+    html = [f"{RESULTS}/{d}/teacher/{TEACHER}/attributions/{m}/train.html" for d in DATASETS for m in METHODS]
+    attributions = [f"{RESULTS}/{d}/teacher/{TEACHER}/attributions/{m}/train.parquet" for d in DATASETS for m in METHODS]
     return [
-        f"{R}/tables/teacher.csv",
-        f"{R}/tables/teacher.md",
-        f"{R}/tables/answer_overlap.csv",
+        f"{RESULTS}/tables/teacher.csv",
+        f"{RESULTS}/tables/teacher.md",
+        f"{RESULTS}/tables/answer_overlap.csv",
         *html,
         *attributions,
     ]
@@ -321,9 +326,9 @@ def all_targets():
     if not HAS_STUDENT:
         return teacher_targets()
     return [
-        f"{R}/tables/accuracy.csv",
-        f"{R}/tables/accuracy.md",
-        f"{R}/plots/accuracy.png",
-        f"{R}/plots/accuracy_vs_k.png",
+        f"{RESULTS}/tables/accuracy.csv",
+        f"{RESULTS}/tables/accuracy.md",
+        f"{RESULTS}/plots/accuracy.png",
+        f"{RESULTS}/plots/accuracy_vs_k.png",
         *teacher_targets(),
     ]

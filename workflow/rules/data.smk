@@ -9,15 +9,15 @@ rule prepare:
     input:
         prepare_inputs,
     output:
-        train=f"{R}/{{dataset}}/data/train.parquet",
-        valid=f"{R}/{{dataset}}/data/valid.parquet",
-        test=f"{R}/{{dataset}}/data/test.parquet",
+        train=f"{RESULTS}/{{dataset}}/data/train.parquet",
+        valid=f"{RESULTS}/{{dataset}}/data/valid.parquet",
+        test=f"{RESULTS}/{{dataset}}/data/test.parquet",
     params:
         dataset=lambda w: dataset_settings(w.dataset),
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/prepare.log",
+        f"{RESULTS}/logs/{{dataset}}/prepare.log",
     script:
         "../scripts/prepare.py"
 
@@ -25,15 +25,15 @@ rule prepare:
 rule build_model:
     """A tiny: preset -> tokenizer trained on the dataset's training text + random small T5."""
     input:
-        train=f"{R}/{{dataset}}/data/train.parquet",
+        train=f"{RESULTS}/{{dataset}}/data/train.parquet",
     output:
-        directory(f"{R}/{{dataset}}/models/{{alias}}"),
+        directory(f"{RESULTS}/{{dataset}}/models/{{alias}}"),
     params:
         spec=lambda w: model_spec(w.alias),
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/models/{{alias}}.log",
+        f"{RESULTS}/logs/{{dataset}}/models/{{alias}}.log",
     script:
         "../scripts/build_model.py"
 
@@ -42,12 +42,12 @@ rule input_stats:
     """Word counts of the training inputs, and `rationales.k` checked against them before any
     teacher job (the counts depend on the data only: a new k reruns nothing here)."""
     input:
-        train=f"{R}/{{dataset}}/data/train.parquet",
+        train=f"{RESULTS}/{{dataset}}/data/train.parquet",
     output:
-        f"{R}/{{dataset}}/data/stats.json",
+        f"{RESULTS}/{{dataset}}/data/stats.json",
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/input_stats.log",
+        f"{RESULTS}/logs/{{dataset}}/input_stats.log",
     script:
         "../scripts/input_stats.py"

@@ -8,16 +8,16 @@ localrules:
 rule rationales:
     """Top-k words of each example, in input order."""
     input:
-        f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.parquet",
+        f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.parquet",
     output:
-        f"{R}/{{dataset}}/rationales/{TEACHER}/{{method}}/k{{k}}/{{split}}.parquet",
+        f"{RESULTS}/{{dataset}}/rationales/{TEACHER}/{{method}}/k{{k}}/{{split}}.parquet",
     params:
         k=lambda w: int(w.k),
         **RATIONALE_FLAGS,
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/rationales/{TEACHER}/{{method}}/k{{k}}/{{split}}.log",
+        f"{RESULTS}/logs/{{dataset}}/rationales/{TEACHER}/{{method}}/k{{k}}/{{split}}.log",
     script:
         "../scripts/rationales.py"
 
@@ -25,11 +25,11 @@ rule rationales:
 rule attribution_html:
     """A sample of examples with words shaded by score and the top-k marked, for the report."""
     input:
-        examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
-        attributions=f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.parquet",
+        examples=f"{RESULTS}/{{dataset}}/data/{{split}}.parquet",
+        attributions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.parquet",
     output:
         report(
-            f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.html",
+            f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.html",
             caption="../report/attributions.rst",
             category="Attributions",
             subcategory="{dataset}",
@@ -41,7 +41,7 @@ rule attribution_html:
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/teacher/{TEACHER}/attribution_html_{{method}}_{{split}}.log",
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/attribution_html_{{method}}_{{split}}.log",
     script:
         "../scripts/attribution_html.py"
 
@@ -49,10 +49,10 @@ rule attribution_html:
 rule control_rationales:
     """Controls: k random words of the same input, or the top-k without any gold-answer word."""
     input:
-        attributions=f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{CONTROL_METHOD}/{{split}}.parquet",
-        examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
+        attributions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{CONTROL_METHOD}/{{split}}.parquet",
+        examples=f"{RESULTS}/{{dataset}}/data/{{split}}.parquet",
     output:
-        f"{R}/{{dataset}}/rationales/{TEACHER}/{{control}}/k{{k}}/{{split}}.parquet",
+        f"{RESULTS}/{{dataset}}/rationales/{TEACHER}/{{control}}/k{{k}}/{{split}}.parquet",
     params:
         k=lambda w: int(w.k),
         seed=int(config["rationales"].get("control_seed", 0)),
@@ -60,7 +60,7 @@ rule control_rationales:
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/rationales/{TEACHER}/{{control}}/k{{k}}/{{split}}.log",
+        f"{RESULTS}/logs/{{dataset}}/rationales/{TEACHER}/{{control}}/k{{k}}/{{split}}.log",
     script:
         "../scripts/control_rationales.py"
 
@@ -71,9 +71,9 @@ rule answer_overlap:
     input:
         [i["attributions"] for i in overlap_items()],
     output:
-        csv=f"{R}/tables/answer_overlap.csv",
-        md=f"{R}/tables/answer_overlap.md",
-        html=report(f"{R}/tables/answer_overlap.html", caption="../report/answer_overlap.rst", category="Analyses"),
+        csv=f"{RESULTS}/tables/answer_overlap.csv",
+        md=f"{RESULTS}/tables/answer_overlap.md",
+        html=report(f"{RESULTS}/tables/answer_overlap.html", caption="../report/answer_overlap.rst", category="Analyses"),
     params:
         analyses=overlap_items(),
         ks=KS,
@@ -82,6 +82,6 @@ rule answer_overlap:
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/answer_overlap.log",
+        f"{RESULTS}/logs/answer_overlap.log",
     script:
         "../scripts/answer_overlap.py"

@@ -2,11 +2,11 @@ rule train_student:
     """The two-task student (predict:/explain:), or labels only for `standard`."""
     input:
         model=lambda w: model_input(w.dataset, STUDENT),
-        train=f"{R}/{{dataset}}/data/train.parquet",
-        valid=f"{R}/{{dataset}}/data/valid.parquet",
+        train=f"{RESULTS}/{{dataset}}/data/train.parquet",
+        valid=f"{RESULTS}/{{dataset}}/data/valid.parquet",
         rationales=rationale_input,
     output:
-        directory(f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/model"),
+        directory(f"{RESULTS}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/model"),
     params:
         model=lambda w: model_dir(w.dataset, STUDENT),
         settings=student_settings,
@@ -16,7 +16,7 @@ rule train_student:
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/train.log",
+        f"{RESULTS}/logs/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/train.log",
     script:
         "../scripts/train_student.py"
 
@@ -24,14 +24,14 @@ rule train_student:
 rule evaluate:
     """Test accuracy of the best-on-validation checkpoint; predictions saved."""
     input:
-        model=f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/model",
-        examples=f"{R}/{{dataset}}/data/test.parquet",
-        teacher_attributions=f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{CONTROL_METHOD}/test.parquet",
+        model=f"{RESULTS}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/model",
+        examples=f"{RESULTS}/{{dataset}}/data/test.parquet",
+        teacher_attributions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{CONTROL_METHOD}/test.parquet",
     output:
-        predictions=f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/test_predictions.parquet",
-        metrics=f"{R}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/metrics.json",
+        predictions=f"{RESULTS}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/test_predictions.parquet",
+        metrics=f"{RESULTS}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/metrics.json",
     params:
-        settings=plain(
+        settings=as_params(
             {
                 k: v
                 for k, v in config["student"].get("eval", {}).items()
@@ -45,6 +45,6 @@ rule evaluate:
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/evaluate.log",
+        f"{RESULTS}/logs/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/evaluate.log",
     script:
         "../scripts/evaluate.py"

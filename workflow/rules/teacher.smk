@@ -19,11 +19,11 @@ rule teacher_finetune:
     """Fine-tune the teacher on labels (its own prompt template) before it teaches."""
     input:
         model=lambda w: model_input(w.dataset, TEACHER),
-        train=f"{R}/{{dataset}}/data/train.parquet",
-        valid=f"{R}/{{dataset}}/data/valid.parquet",
+        train=f"{RESULTS}/{{dataset}}/data/train.parquet",
+        valid=f"{RESULTS}/{{dataset}}/data/valid.parquet",
         checked=checked_inputs,
     output:
-        directory(f"{R}/{{dataset}}/teacher/{TEACHER}/model"),
+        directory(f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/model"),
     params:
         settings=lambda w: finetune_settings(w.dataset),
     threads: threads_of("teacher")
@@ -32,7 +32,7 @@ rule teacher_finetune:
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/teacher/{TEACHER}/finetune.log",
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/finetune.log",
     script:
         "../scripts/teacher_finetune.py"
 
@@ -42,12 +42,12 @@ rule teacher_predict:
     beside them. `teacher_predict_shard`: one shard of a sharded split (no accuracy)."""
     input:
         model=teacher_input,
-        examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
+        examples=f"{RESULTS}/{{dataset}}/data/{{split}}.parquet",
         checked=checked_inputs,
         train=shots_input,
     output:
-        predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
-        metrics=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.json",
+        predictions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
+        metrics=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.json",
     params:
         model=lambda w: teacher_dir(w.dataset),
         settings=lambda w: teacher_settings(w.dataset),
@@ -58,36 +58,36 @@ rule teacher_predict:
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/teacher/{TEACHER}/predict_{{split}}.log",
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/predict_{{split}}.log",
     script:
         "../scripts/teacher_predict.py"
 
 
 use rule teacher_predict as teacher_predict_shard with:
     output:
-        predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
+        predictions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
     params:
         shard=lambda w: [int(w.shard), int(w.n)],
     log:
-        f"{R}/logs/{{dataset}}/teacher/{TEACHER}/predict_{{split}}-{{shard}}-of-{{n}}.log",
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/predict_{{split}}-{{shard}}-of-{{n}}.log",
 
 
 rule merge_predictions:
     """A sharded split's answers, back in the split's order, and the teacher's accuracy on it."""
     input:
         shards=lambda w: shard_files(
-            f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/shards/{{split}}-{{shard}}-of-{{n}}.parquet", w
+            f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/shards/{{split}}-{{shard}}-of-{{n}}.parquet", w
         ),
-        examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
+        examples=f"{RESULTS}/{{dataset}}/data/{{split}}.parquet",
     output:
-        predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
-        metrics=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.json",
+        predictions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
+        metrics=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.json",
     params:
         table="predictions",
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/teacher/{TEACHER}/merge_predictions_{{split}}.log",
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/merge_predictions_{{split}}.log",
     script:
         "../scripts/merge_shards.py"
 
@@ -97,11 +97,11 @@ rule attribute:
     `attribute_shard`: one shard of a sharded split."""
     input:
         model=teacher_input,
-        examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
-        predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
-        check=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/check.json",
+        examples=f"{RESULTS}/{{dataset}}/data/{{split}}.parquet",
+        predictions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
+        check=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/check.json",
     output:
-        f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.parquet",
+        f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.parquet",
     params:
         model=lambda w: teacher_dir(w.dataset),
         settings=lambda w: attribution_settings(w.dataset, w.method),
@@ -112,38 +112,38 @@ rule attribute:
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/teacher/{TEACHER}/attribute_{{method}}_{{split}}.log",
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/attribute_{{method}}_{{split}}.log",
     script:
         "../scripts/attribute.py"
 
 
 use rule attribute as attribute_shard with:
     output:
-        f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
+        f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
     params:
         shard=lambda w: [int(w.shard), int(w.n)],
     log:
-        f"{R}/logs/{{dataset}}/teacher/{TEACHER}/attribute_{{method}}_{{split}}-{{shard}}-of-{{n}}.log",
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/attribute_{{method}}_{{split}}-{{shard}}-of-{{n}}.log",
 
 
 rule merge_attributions:
     """A sharded split's word scores, back in the split's order."""
     input:
         shards=lambda w: shard_files(
-            f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
+            f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
             w,
         ),
-        examples=f"{R}/{{dataset}}/data/{{split}}.parquet",
-        predictions=f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
+        examples=f"{RESULTS}/{{dataset}}/data/{{split}}.parquet",
+        predictions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/{{split}}.parquet",
     output:
-        f"{R}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.parquet",
+        f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/{{split}}.parquet",
     params:
         table="attributions",
         target=config["attribution"].get("target", "prediction"),
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/teacher/{TEACHER}/merge_attributions_{{method}}_{{split}}.log",
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/merge_attributions_{{method}}_{{split}}.log",
     script:
         "../scripts/merge_shards.py"
 
@@ -152,15 +152,15 @@ rule teacher_check:
     """Stop before attribution when the teacher is not answering: accuracy not above chance, or
     too many unparsed answers, on a split it is attributed on (unless `teacher.accept_weak`)."""
     input:
-        **{s: f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/{s}.json" for s in TEACHER_SPLITS},
+        **{s: f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/{s}.json" for s in TEACHER_SPLITS},
     output:
-        f"{R}/{{dataset}}/teacher/{TEACHER}/predictions/check.json",
+        f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/check.json",
     params:
         check=lambda w: check_settings(w.dataset),
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/{{dataset}}/teacher/{TEACHER}/check.log",
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/check.log",
     script:
         "../scripts/teacher_check.py"
 
@@ -170,15 +170,15 @@ rule teacher_table:
     input:
         [t["metrics"] for t in teacher_table_items()],
     output:
-        csv=f"{R}/tables/teacher.csv",
-        md=f"{R}/tables/teacher.md",
-        html=report(f"{R}/tables/teacher.html", caption="../report/teacher.rst", category="Teacher"),
+        csv=f"{RESULTS}/tables/teacher.csv",
+        md=f"{RESULTS}/tables/teacher.md",
+        html=report(f"{RESULTS}/tables/teacher.html", caption="../report/teacher.rst", category="Teacher"),
     params:
         tables=teacher_table_items(),
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{R}/logs/teacher_table.log",
+        f"{RESULTS}/logs/teacher_table.log",
     script:
         "../scripts/teacher_table.py"
 
