@@ -69,3 +69,17 @@ def test_the_planning_modules_import_no_torch():
             + "; heavy = [m for m in ('torch', 'transformers', 'captum') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_params_carry_keys_and_jobs_put_the_paths_back():
+    """Rules keep paths out of params (the report shows params); jobs zip them back from the inputs."""
+    import pytest
+
+    from akd.smk import with_paths
+
+    keys = [{"dataset": "a", "split": "train"}, {"dataset": "a", "split": "test"}]
+    assert with_paths(keys, metrics=["a/train.json", "a/test.json"]) == [
+        {"dataset": "a", "split": "train", "metrics": "a/train.json"},
+        {"dataset": "a", "split": "test", "metrics": "a/test.json"}]
+    with pytest.raises(ValueError, match="1 metrics inputs for 2 items"):
+        with_paths(keys, metrics=["a/train.json"])

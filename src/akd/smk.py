@@ -104,6 +104,15 @@ def outside_params(snakemake, *keys):
     return node
 
 
+def with_paths(items: list[dict], **paths: list[str]) -> list[dict]:
+    """Items of a rule's params (keys only, short in the report) with their paths put back from the
+    job's named inputs, in the same order: ``with_paths(params.items, metrics=input.metrics)``."""
+    for name, values in paths.items():
+        if len(values) != len(items):
+            raise ValueError(f"{len(values)} {name} inputs for {len(items)} items")
+    return [dict(it, **{name: values[i] for name, values in paths.items()}) for i, it in enumerate(items)]
+
+
 def with_save_every(settings: dict, save_every) -> dict:
     """``settings`` with ``train.save_every`` put back (see :func:`outside_params`)."""
     if save_every is None:

@@ -5,10 +5,10 @@ localrules:
 rule aggregate:
     """Accuracy table (dataset x variant, mean ± std over seeds) and the bar chart."""
     input:
-        predictions=[r["predictions"] for r in aggregate_runs()],
-        metrics=[r["metrics"] for r in aggregate_runs()],
-        teacher=[t["metrics"] for t in teacher_metrics()],
-        teacher_predictions=[t["predictions"] for t in teacher_metrics()],
+        predictions=paths(aggregate_runs(), "predictions"),
+        metrics=paths(aggregate_runs(), "metrics"),
+        teacher_metrics=paths(teacher_metrics(), "metrics"),
+        teacher_predictions=paths(teacher_metrics(), "predictions"),
     output:
         csv=f"{RESULTS}/tables/accuracy.csv",
         md=f"{RESULTS}/tables/accuracy.md",
@@ -18,8 +18,8 @@ rule aggregate:
         similarity=f"{RESULTS}/tables/similarity.csv",
         similarity_html=report(f"{RESULTS}/tables/similarity.html", caption="../report/similarity.rst", category="Analyses"),
     params:
-        runs=aggregate_runs(),
-        teacher=teacher_metrics(),
+        runs=keys(aggregate_runs(), "dataset", "variant", "seed"),
+        teacher=keys(teacher_metrics(), "dataset"),
         references=as_params(dict(config.get("references", {}))),
     conda:
         "../../envs/akd.yaml"

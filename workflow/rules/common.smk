@@ -276,6 +276,7 @@ def similarity_settings():
 
 
 def teacher_metrics():
+    """Per dataset: the teacher's test metrics and predictions (the accuracy table's teacher column)."""
     return [
         dict(
             dataset=d,
@@ -305,6 +306,17 @@ def teacher_table_items():
         for d in DATASETS
         for s in TEACHER_SPLITS
     ]
+
+
+def paths(items, name):
+    """One path of each item, in order (a rule's named input)."""
+    return [it[name] for it in items]
+
+
+def keys(items, *names):
+    """The items without their paths (a rule's params: what the report shows, kept short); the job
+    puts the paths back from its inputs, in the same order (akd.smk.with_paths)."""
+    return [{n: it[n] for n in names} for it in items]
 
 
 def teacher_targets():

@@ -69,13 +69,14 @@ rule answer_overlap:
     """How often the teacher's top-k words are part of the gold answer, per dataset, method and k,
     beside random baselines."""
     input:
-        [i["attributions"] for i in overlap_items()],
+        attributions=paths(overlap_items(), "attributions"),
+        examples=paths(overlap_items(), "examples"),
     output:
         csv=f"{RESULTS}/tables/answer_overlap.csv",
         md=f"{RESULTS}/tables/answer_overlap.md",
         html=report(f"{RESULTS}/tables/answer_overlap.html", caption="../report/answer_overlap.rst", category="Analyses"),
     params:
-        analyses=overlap_items(),
+        analyses=keys(overlap_items(), "dataset", "method"),
         ks=KS,
         seed=int(config["rationales"].get("control_seed", 0)),
         **RATIONALE_FLAGS,

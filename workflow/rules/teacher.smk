@@ -168,13 +168,13 @@ rule teacher_check:
 rule teacher_table:
     """Per dataset and split: the teacher's accuracy (95% interval), chance, unparsed share, how it answered."""
     input:
-        [t["metrics"] for t in teacher_table_items()],
+        metrics=paths(teacher_table_items(), "metrics"),
     output:
         csv=f"{RESULTS}/tables/teacher.csv",
         md=f"{RESULTS}/tables/teacher.md",
         html=report(f"{RESULTS}/tables/teacher.html", caption="../report/teacher.rst", category="Teacher"),
     params:
-        tables=teacher_table_items(),
+        tables=keys(teacher_table_items(), "dataset", "split"),
     conda:
         "../../envs/akd.yaml"
     log:

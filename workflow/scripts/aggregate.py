@@ -1,7 +1,9 @@
 from akd import stages
-from akd.smk import job
+from akd.smk import job, with_paths
 
 with job(snakemake):
-    out = snakemake.output
-    stages.aggregate(snakemake.params.runs, snakemake.params.teacher, out.csv, out.md, out.plot, out.k_plot,
-                     out.similarity, snakemake.params.references, html_out=out.html, similarity_html_out=out.similarity_html)
+    p, i, out = snakemake.params, snakemake.input, snakemake.output
+    runs = with_paths(p.runs, predictions=i.predictions, metrics=i.metrics)
+    teacher = with_paths(p.teacher, metrics=i.teacher_metrics, predictions=i.teacher_predictions)
+    stages.aggregate(runs, teacher, out.csv, out.md, out.plot, out.k_plot, out.similarity, p.references,
+                     html_out=out.html, similarity_html_out=out.similarity_html)

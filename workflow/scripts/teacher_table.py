@@ -1,6 +1,6 @@
 from akd import stages
-from akd.smk import job
+from akd.smk import job, with_paths
 
 with job(snakemake):
     out = snakemake.output
-    stages.teacher_table(snakemake.params.tables, out.csv, out.md, out.html)
+    stages.teacher_table(with_paths(snakemake.params.tables, metrics=snakemake.input.metrics), out.csv, out.md, out.html)
