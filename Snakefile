@@ -25,7 +25,7 @@ if not workflow.overwrite_configfiles:
 import akd.config
 
 # the schema (one message per problem, naming the key); then the checks it cannot express (common.smk)
-akd.config.validate_schema(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+akd.smk.config_checked(akd.config.validate_schema, config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
 
 
 report: "workflow/report/workflow.rst"

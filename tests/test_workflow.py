@@ -270,6 +270,7 @@ def test_bad_config_is_caught_before_any_job(tmp_path):
     run = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
     out = run.stdout + run.stderr
     assert run.returncode != 0 and "student.trian: unknown key; did you mean 'train'?" in out
+    assert "Error in the config: invalid config:" in out and 'File "' not in out  # the message, no traceback
 
 
 def test_jobs_run_the_checkouts_own_code(tmp_path):

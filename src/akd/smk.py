@@ -18,6 +18,16 @@ from .errors import AkdError
 GPU_LOCKS = Path(".snakemake") / "akd-gpu-locks"
 
 
+def config_checked(check, *args) -> None:
+    """Run a config check while Snakemake reads the workflow; a config error ends the run with its
+    message alone (which names the key), not a traceback."""
+    try:
+        check(*args)
+    except AkdError as e:
+        print(f"Error in the config: {e}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+
+
 def checkout_first(src: str) -> None:
     """Put a checkout's ``src`` first on PYTHONPATH, so that every job this Snakemake starts imports
     that checkout's akd, whichever copy is installed."""

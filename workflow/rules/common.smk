@@ -10,7 +10,7 @@ import akd.words
 from akd.specs import is_tiny
 from akd.prepare import source_files
 
-akd.config.check(config)
+akd.smk.config_checked(akd.config.check, config)
 
 RESULTS = config.get("results", "results")
 DATASETS = sorted(config["datasets"])  # sorted: params built from these lists do not depend on key order
@@ -91,7 +91,8 @@ def checked_inputs(wildcards):
     input_stats job itself, which runs before any teacher job."""
     stats = f"{RESULTS}/{wildcards.dataset}/data/stats.json"
     if Path(stats).exists():
-        akd.words.check_k_of_config(wildcards.dataset, json.loads(Path(stats).read_text()), config["rationales"])
+        stats_of_data = json.loads(Path(stats).read_text())
+        akd.smk.config_checked(akd.words.check_k_of_config, wildcards.dataset, stats_of_data, config["rationales"])
     return stats
 
 
