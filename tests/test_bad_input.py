@@ -244,3 +244,24 @@ def test_bad_dataset_numbers_name_the_key(key, value, message):
     cfg["datasets"]["syn-nli"][key] = value
     with pytest.raises(ConfigError, match=message):
         validate_schema(cfg, SCHEMA)
+
+
+@pytest.mark.parametrize("label, message", [
+    (1.5, r"NLI label 1\.5 is not 0/1/2"),
+    (-1, r"NLI label -1 is not 0/1/2 .*-1 marks a row without a gold label"),
+    ("maybe", r"NLI label 'maybe' is not 0/1/2"),
+])
+def test_bad_nli_labels_name_file_and_line(tmp_path, label, message):
+    rows = [{"premise": "A man sleeps.", "hypothesis": "A man rests.", "label": 0}] * 2
+    rows = [dict(r, id=f"r{i}") for i, r in enumerate(rows)] + [{"id": "x", "premise": "p", "hypothesis": "h", "label": label}]
+    with pytest.raises(DataError, match=r"rows\.jsonl:3: " + message):
+        load_file(_jsonl(tmp_path / "rows.jsonl", rows), "nli", None)
+
+
+def test_dss_choices_that_are_not_a_list(dss_root):
+    path = dss_root / "cqa" / "cqa_test.json"
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows[1]["choices"] = "british columbia, body of water"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(DataError, match=r"cqa_test\.json:2: choices 'british columbia, body of water' is not a list"):
+        load_split(dss_root, "cqa", "mc", "test")

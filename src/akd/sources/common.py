@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -55,8 +56,12 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def nli_label(value, where: str) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and int(value) in (0, 1, 2):
-        return NLI_LABELS[int(value)]
+    """An NLI label given as 0/1/2 (entailment, neutral, contradiction) or as the word."""
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        if float(value).is_integer() and int(value) in (0, 1, 2):
+            return NLI_LABELS[int(value)]
+        hint = " (-1 marks a row without a gold label, as in SNLI: leave such rows out)" if value == -1 else ""
+        raise DataError(f"{where}: NLI label {value!r} is not 0/1/2 or one of {NLI_LABELS}{hint}")
     if isinstance(value, str) and value.strip().isdigit() and int(value) in (0, 1, 2):
         return NLI_LABELS[int(value)]
     if isinstance(value, str) and value.strip().lower() in NLI_LABELS:

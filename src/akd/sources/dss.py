@@ -125,6 +125,8 @@ def load_split(root: str | Path, name: str, task: str, file_split: str) -> list[
         ex_id = row.get("id") or row.get("uid") or f"{name}-{file_split}-{i}"
         try:
             if task == "mc":
+                if not isinstance(row["choices"], list):
+                    raise DataError(f"{where}: choices {row['choices']!r} is not a list")
                 choices = list(row["choices"])
                 fields, label = mc_fields(row["question"], choices), row["answer"]
             elif task == "nli":
