@@ -265,3 +265,22 @@ def test_dss_choices_that_are_not_a_list(dss_root):
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(DataError, match=r"cqa_test\.json:2: choices 'british columbia, body of water' is not a list"):
         load_split(dss_root, "cqa", "mc", "test")
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"shrink": {"from": "nope", "layers": 2}}, r"models\.small\.shrink\.from: 'nope' is not another alias"),
+    ({"shrink": {"from": "teacher-nano", "layers": 2}}, r"models\.small\.shrink\.from: 'teacher-nano' must be a pretrained"),
+    ({"model": "x/y", "shrink": {"from": "teacher-nano"}}, r"models\.small: `shrink` builds the model from another alias; drop \['model'\]"),
+])
+def test_bad_shrink_entries_name_the_key(entry, message):
+    cfg = tiny()
+    cfg["models"]["small"] = entry
+    with pytest.raises(ConfigError, match=message):
+        check(cfg)
+
+
+def test_a_shrink_layer_list_must_be_indices():
+    cfg = tiny()
+    cfg["models"]["small"] = {"shrink": {"from": "teacher-nano", "layers": [0, -1]}}
+    with pytest.raises(ConfigError, match=r"models\.small\.shrink\.layers"):
+        validate_schema(cfg, SCHEMA)

@@ -43,8 +43,25 @@ def validate_schema(config: dict, schema_path: str | Path) -> None:
 
 
 def model_spec(config: dict, alias: str) -> str:
-    """The folder or hub name of a model alias (a ``package:`` entry resolves to its folder)."""
-    return resolve_spec(config["models"][alias])
+    """The folder or hub name of a model alias (a ``package:`` entry resolves to its folder; a
+    ``shrink:`` entry has no spec of its own: its folder is built by the workflow)."""
+    entry = config["models"][alias]
+    if entry.get("shrink"):
+        return f"shrink:{alias}"
+    return resolve_spec(entry)
+
+
+def _check_shrink(models: dict, alias: str, entry: dict) -> None:
+    where = f"models.{alias}"
+    extra = sorted(k for k in ("model", "package", "gguf_file") if entry.get(k))
+    if extra:
+        raise ConfigError(f"{where}: `shrink` builds the model from another alias; drop {extra}")
+    source = entry["shrink"]["from"]
+    if source not in models or source == alias:
+        raise ConfigError(f"{where}.shrink.from: {source!r} is not another alias in `models` ({sorted(models)})")
+    if models[source].get("shrink") or str(models[source].get("model", "")).startswith("tiny:"):
+        raise ConfigError(f"{where}.shrink.from: {source!r} must be a pretrained model (a folder, hub name or package), "
+                          "not a tiny: preset or another shrunk model")
 
 
 def teacher_config(config: dict, dataset: str) -> dict:
@@ -61,6 +78,9 @@ def check(config: dict) -> None:
         if alias not in models:
             raise ConfigError(f"{role}.model: {alias!r} is not an alias in `models` ({sorted(models)})")
     for alias, m in models.items():
+        if m.get("shrink"):
+            _check_shrink(models, alias, m)
+            continue
         if not m.get("model") and not m.get("package"):
             raise ConfigError(f"models.{alias}: give `model` (a tiny: preset, folder or hub name) or `package`")
         try:

@@ -60,9 +60,16 @@ class Bars:
             b.close()
 
 
+class _LineBar(tqdm):
+    """tqdm without its monitor thread: the monitor redraws a quiet bar between updates, and the next
+    update then draws again at once (two lines where one was due)."""
+
+    monitor_interval = 0
+
+
 def _lines(stream, total: int, desc: str, unit: str, every: float, delay: float = 0.0) -> tqdm:
-    return tqdm(total=total, desc=desc, unit=unit, mininterval=every, maxinterval=max(every, 10.0), delay=delay,
-                file=_Lines(stream), ncols=110, ascii=True, position=0)
+    return _LineBar(total=total, desc=desc, unit=unit, mininterval=every, maxinterval=max(every, 10.0), delay=delay,
+                file=_Lines(stream), ncols=90 + len(desc), ascii=True, position=0)
 
 
 def progress(total: int, desc: str, unit: str, disable: bool = False, interval: float = 15.0) -> Bars:

@@ -42,6 +42,21 @@ def build_model(preset: str, train_examples: str, out_dir: str, seed: int = 0) -
         build_tiny(preset.removeprefix("tiny:"), texts, tmp, seed)
 
 
+def shrink_model(settings: dict, out_dir: str) -> None:
+    """A smaller copy of a pretrained model (``settings["model"]``, loaded as a teacher job would)
+    that keeps the layers ``settings["shrink"]`` chooses; saved with its tokenizer."""
+    from .models import load_for
+    from .shrink import chosen_layers, describe, shrink
+
+    model, tok = load_for(settings["model"], {**settings, "device": "cpu"})
+    small = shrink(model, settings["shrink"])
+    log.info("kept %s (%.1fM of %.1fM parameters)", describe(chosen_layers(model.config, settings["shrink"])),
+             sum(p.numel() for p in small.parameters()) / 1e6, sum(p.numel() for p in model.parameters()) / 1e6)
+    with io.atomic_dir(out_dir) as tmp:
+        small.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+
+
 # ---------------------------------------------------------------------------------- teacher
 
 def teacher_prompts(model: str, examples: pd.DataFrame, settings: dict, train_examples: str | None = None):

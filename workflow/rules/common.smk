@@ -105,15 +105,34 @@ def model_spec(alias):
     return akd.config.model_spec(config, alias)
 
 
+def is_shrunk(alias):
+    return bool(config["models"][alias].get("shrink"))
+
+
 def model_dir(dataset, alias):
-    """Where a model's weights come from: a built tiny folder, else the spec (folder or hub name)."""
+    """Where a model's weights come from: a built tiny folder (per dataset: its tokenizer is trained
+    on the data), a shrunk copy of another model (one for all datasets), else the spec."""
+    if is_shrunk(alias):
+        return f"{RESULTS}/models/{alias}"
     spec = model_spec(alias)
     return f"{RESULTS}/{dataset}/models/{alias}" if is_tiny(spec) else spec
 
 
 def model_input(dataset, alias):
-    """Rule input for a model: the tiny folder when it is built here, else nothing."""
-    return [model_dir(dataset, alias)] if is_tiny(model_spec(alias)) else []
+    """Rule input for a model: the folder when the workflow builds it, else nothing."""
+    return [model_dir(dataset, alias)] if is_shrunk(alias) or is_tiny(model_spec(alias)) else []
+
+
+def shrink_settings(alias):
+    """What a shrunk model is built from: the source model (as a teacher job loads it) and the layers."""
+    entry = config["models"][alias]["shrink"]
+    source = config["models"][entry["from"]]
+    return as_params({
+        "model": model_spec(entry["from"]),
+        "gguf_file": source.get("gguf_file"),
+        "trust_remote_code": bool(source.get("trust_remote_code", False)),
+        "shrink": {k: v for k, v in entry.items() if k != "from"},
+    })
 
 
 def teacher_dir(dataset):

@@ -38,6 +38,24 @@ rule build_model:
         "../scripts/build_model.py"
 
 
+rule shrink_model:
+    """A `shrink:` model: a copy of a pretrained model that keeps some of its layers (its tokenizer
+    beside it), built once for all datasets."""
+    output:
+        directory(f"{RESULTS}/models/{{alias}}"),
+    params:
+        settings=lambda w: shrink_settings(w.alias),
+    threads: 1
+    resources:
+        mem_mb=MODEL_JOBS["teacher"]["mem_mb"],
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{RESULTS}/logs/models/{{alias}}.log",
+    script:
+        "../scripts/shrink_model.py"
+
+
 rule input_stats:
     """Word counts of the training inputs, and `rationales.k` checked against them before any
     teacher job (the counts depend on the data only: a new k reruns nothing here)."""
