@@ -31,6 +31,12 @@ def tiny_model_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_decoder_dir(tmp_path_factory):
+    """A random llama-nano (decoder-only) with the same kind of tokenizer."""
+    return _build(tmp_path_factory, "llama-nano")
+
+
+@pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory):
     """One random tiny model per architecture: encoder-decoder and two decoder-only families."""
     from akd.models import load_model

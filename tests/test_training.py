@@ -112,10 +112,14 @@ print(json.dumps({"history": res.history, "resumed_from": res.resumed_from,
 """
 
 
-def test_killed_training_resumes_and_matches_an_uninterrupted_run(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("model_dir", ["tiny_model_dir", "tiny_decoder_dir"])
+def test_killed_training_resumes_and_matches_an_uninterrupted_run(model_dir, tmp_path, request):
+    """Encoder-decoder (t5-nano) and decoder-only (llama-nano) students alike."""
     import json
     import subprocess
     import sys
+
+    tiny_model_dir = request.getfixturevalue(model_dir)
 
     script = tmp_path / "run.py"
     script.write_text(RESUME_SCRIPT)

@@ -1,4 +1,5 @@
-"""Seq2seq training: the two-task student of the paper, plain fine-tuning, and teacher fine-tuning.
+"""Student training: the two-task student of the paper, plain fine-tuning, and teacher fine-tuning, for
+encoder-decoder models (seq2seq) and decoder-only ones (causal language modelling, prompt then target).
 
 One readable loop.  Each step takes a batch of examples and builds from the *same* examples a label
 batch (``predict: x -> y``) and, when the variant has rationales, a rationale batch
@@ -82,7 +83,12 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _encode(tokenizer, sources: list[str], targets: list[str], cfg: TrainConfig, device):
+def _encode(tokenizer, sources: list[str], targets: list[str], cfg: TrainConfig, device, decoder_only: bool = False):
+    """A batch: (input ids, attention mask, labels, non-padding tokens).  Encoder-decoder: the source
+    in the encoder, the target (with EOS) as labels.  Decoder-only: source then target (a space
+    before it, EOS after) as one right-padded sequence, labels -100 everywhere but the target."""
+    if decoder_only:
+        return causal_batch(tokenizer, sources, targets, cfg.max_input_tokens, cfg.max_target_tokens, device)
     enc = tokenizer(sources, return_tensors="pt", padding=True, truncation=True, max_length=cfg.max_input_tokens)
     lab = tokenizer(text_target=targets, return_tensors="pt", padding=True, truncation=True,
                     max_length=cfg.max_target_tokens)["input_ids"]
@@ -91,7 +97,37 @@ def _encode(tokenizer, sources: list[str], targets: list[str], cfg: TrainConfig,
     return enc["input_ids"].to(device), enc["attention_mask"].to(device), lab.to(device), n_tokens
 
 
+def causal_batch(tokenizer, sources: list[str], targets: list[str], max_source: int, max_target: int, device="cpu"):
+    """Decoder-only training rows: prompt tokens, then the target's tokens and EOS (the loss's)."""
+    prompts = tokenizer(sources, truncation=True, max_length=max_source)["input_ids"]
+    answers = tokenizer([" " + t.strip() for t in targets], add_special_tokens=False, truncation=True,
+                        max_length=max(1, max_target - 1))["input_ids"]
+    rows = [list(p) + list(a) + [tokenizer.eos_token_id] for p, a in zip(prompts, answers)]
+    n = max(len(r) for r in rows)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    ids = torch.full((len(rows), n), pad, dtype=torch.long)
+    mask = torch.zeros((len(rows), n), dtype=torch.long)
+    labels = torch.full((len(rows), n), -100, dtype=torch.long)
+    for i, (p, r) in enumerate(zip(prompts, rows)):
+        ids[i, : len(r)] = torch.tensor(r)
+        mask[i, : len(r)] = 1
+        labels[i, len(p): len(r)] = torch.tensor(r[len(p):])
+    return ids.to(device), mask.to(device), labels.to(device), int(mask.sum())
+
+
+def causal_loss(model, ids, mask, labels) -> torch.Tensor:
+    """Mean cross-entropy over target tokens, the output layer computed only at the positions that
+    predict one (the prompt's positions, most of a long input, are never scored)."""
+    hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
+    rows, cols = (labels[:, 1:] >= 0).nonzero(as_tuple=True)  # position t predicts token t + 1
+    logits = model.get_output_embeddings()(hidden[rows, cols])
+    return torch.nn.functional.cross_entropy(logits.float() if logits.dtype != torch.float64 else logits,
+                                             labels[rows, cols + 1])
+
+
 def _loss(model, ids, mask, labels) -> torch.Tensor:
+    if not model.config.is_encoder_decoder:
+        return causal_loss(model, ids, mask, labels)
     return model(input_ids=ids, attention_mask=mask, labels=labels).loss
 
 
@@ -167,6 +203,9 @@ def train(
     """Train in place; on return ``model`` holds the best-on-validation weights."""
     seed_everything(cfg.seed)
     device = next(model.parameters()).device
+    decoder_only = not model.config.is_encoder_decoder
+    if decoder_only and tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
     label_prefix = PREFIX_LABEL if multitask else ""
     model.requires_grad_(True)  # a model that was used for attribution comes back frozen
     micro = min(cfg.micro_batch_size or cfg.batch_size, cfg.batch_size)
@@ -216,13 +255,13 @@ def train(
             share = len(part) / len(batch)
             with autocast:
                 ids, mask, lab, n = _encode(tokenizer, [label_prefix + r.input for r in part], [r.label for r in part],
-                                            cfg, device)
+                                            cfg, device, decoder_only)
                 loss = _loss(model, ids, mask, lab)
                 result.tokens += n
                 explained = [r for r in part if r.rationale is not None]  # rows without one train the label only
                 if multitask and explained:
                     ids, mask, lab, n = _encode(tokenizer, [PREFIX_RATIONALE + r.input for r in explained],
-                                                [r.rationale for r in explained], cfg, device)
+                                                [r.rationale for r in explained], cfg, device, decoder_only)
                     loss = (1 - cfg.rationale_weight) * loss + cfg.rationale_weight * _loss(model, ids, mask, lab)
                     result.tokens += n
             (loss * share).backward()
