@@ -85,8 +85,6 @@ def make_example(
         bad = [c for c in choices if not isinstance(c, str) or not c.strip()]
         if bad:
             raise DataError(f"{where}: choice {bad[0]!r} is empty or not text (choices {list(choices)})")
-        if len(set(choices)) != len(choices):
-            raise DataError(f"{where}: the choices {list(choices)} repeat a choice, so an answer could not be told apart")
     for name, text in fields.items():
         if not isinstance(text, str) or not text.strip():
             raise DataError(f"{where}: field {name!r} is empty or not text ({text!r})")
