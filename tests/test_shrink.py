@@ -6,6 +6,7 @@ import torch
 
 from akd.models import _build_decoder_only
 from akd.shrink import chosen_layers, shrink, spread
+from akd.specs import ModelSpecError
 
 
 def test_spread_keeps_first_and_last():
@@ -72,7 +73,7 @@ def test_bad_layer_lists_are_errors():
     src = _t5()
     with pytest.raises(ValueError, match=r"shrink\.encoder_layers: \[3, 1\] must be increasing layer indices within 0\.\.3"):
         chosen_layers(src.config, {"encoder_layers": [3, 1]})
-    with pytest.raises(ValueError, match="cannot keep 9 of 4 layers"):
+    with pytest.raises(ModelSpecError, match="shrink: cannot keep 9 of 4 layers"):
         chosen_layers(src.config, {"encoder_layers": 9})
 
 

@@ -16,6 +16,8 @@ from typing import Sequence
 
 import numpy as np
 
+from .specs import ModelSpecError
+
 #: Per architecture (config.model_type): the layer stacks, as (state-dict prefix, config key of
 #: its layer count, the name of its count in a shrink spec).
 STACKS: dict[str, list[tuple[str, str, str]]] = {
@@ -31,7 +33,7 @@ STACKS: dict[str, list[tuple[str, str, str]]] = {
 def spread(n_layers: int, keep: int) -> list[int]:
     """``keep`` of ``n_layers`` layers spread evenly, the first and the last always among them."""
     if not 1 <= keep <= n_layers:
-        raise ValueError(f"cannot keep {keep} of {n_layers} layers")
+        raise ModelSpecError(f"shrink: cannot keep {keep} of {n_layers} layers")
     if keep == 1:
         return [0]
     return sorted({int(round(x)) for x in np.linspace(0, n_layers - 1, keep)})
@@ -42,7 +44,7 @@ def chosen_layers(config, spec: dict) -> dict[str, list[int]]:
     list of layer indices; a stack the spec does not name keeps all its layers."""
     stacks = STACKS.get(config.model_type)
     if stacks is None:
-        raise ValueError(f"shrinking a {config.model_type!r} model is not supported; supported: {sorted(STACKS)}")
+        raise ModelSpecError(f"shrinking a {config.model_type!r} model is not supported; supported: {sorted(STACKS)}")
     out = {}
     for prefix, key, name in stacks:
         n = int(getattr(config, key) if getattr(config, key, None) is not None else config.num_layers)
@@ -54,7 +56,7 @@ def chosen_layers(config, spec: dict) -> dict[str, list[int]]:
         else:
             layers = [int(i) for i in want]
             if not layers or sorted(set(layers)) != layers or layers[0] < 0 or layers[-1] >= n:
-                raise ValueError(f"shrink.{name}: {want} must be increasing layer indices within 0..{n - 1}")
+                raise ModelSpecError(f"shrink.{name}: {want} must be increasing layer indices within 0..{n - 1}")
             out[prefix] = layers
     return out
 
