@@ -21,7 +21,7 @@ def decoder(request, tiny_models):
 
 def test_labels_cover_the_target_and_eos_only(decoder):
     _, tok = decoder
-    ids, mask, labels, n = causal_batch(tok, SOURCES, TARGETS, 64, 16)
+    ids, mask, labels, n = causal_batch(tok, SOURCES, [" " + t for t in TARGETS], 64, 16)
     for i, (src, tgt) in enumerate(zip(SOURCES, TARGETS)):
         p = len(tok(src)["input_ids"])
         a = tok(" " + tgt, add_special_tokens=False)["input_ids"]
@@ -32,7 +32,7 @@ def test_labels_cover_the_target_and_eos_only(decoder):
 
 def test_loss_counts_target_tokens_only_and_equals_the_full_output_layer(decoder):
     model, tok = decoder
-    ids, mask, labels, _ = causal_batch(tok, SOURCES, TARGETS, 64, 16)
+    ids, mask, labels, _ = causal_batch(tok, SOURCES, [" " + t for t in TARGETS], 64, 16)
     loss = causal_loss(model, ids, mask, labels)
     # independently: the output layer at every position, the log-probability of each target token
     # (labels[t] is predicted at t - 1), averaged; in float64 (the library's loss casts to float32)

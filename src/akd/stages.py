@@ -77,12 +77,13 @@ def finetune_teacher(model: str, train_examples: str, valid_examples: str, out_d
 
     set_threads(settings.get("threads"))
     train_df, valid_df = read_examples(train_examples), read_examples(valid_examples)
-    rows = [Example(q.text, q.gold) for q in teacher_prompts(model, train_df, settings, train_examples).prompts]
+    prompts = teacher_prompts(model, train_df, settings, train_examples).prompts
+    rows = [Example(q.text, q.gold) for q in prompts]
     valid_rows = [Example(q.text, q.gold) for q in teacher_prompts(model, valid_df, settings, train_examples).prompts]
     m, tok = load_for(model, settings)
     state_dir = Path(out_dir).parent / "finetune_state"
     result = train(m, tok, rows, valid_rows, train_df["task"].iloc[0], TrainConfig.from_dict(settings["train"]),
-                   multitask=False, log=log.info, state_dir=state_dir)
+                   multitask=False, log=log.info, state_dir=state_dir, say=prompts[0].continuation)
     save_trained(m, tok, out_dir, result_info(result), state_dir)
     return {"best_valid_accuracy": result.best_accuracy}
 

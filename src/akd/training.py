@@ -83,12 +83,19 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _encode(tokenizer, sources: list[str], targets: list[str], cfg: TrainConfig, device, decoder_only: bool = False):
+def spaced(target: str) -> str:
+    """A decoder-only student's continuation of its prompt: one space, then the target."""
+    return " " + target.strip()
+
+
+def _encode(tokenizer, sources: list[str], targets: list[str], cfg: TrainConfig, device, decoder_only: bool = False,
+            say: Callable[[str], str] = spaced):
     """A batch: (input ids, attention mask, labels, non-padding tokens).  Encoder-decoder: the source
-    in the encoder, the target (with EOS) as labels.  Decoder-only: source then target (a space
-    before it, EOS after) as one right-padded sequence, labels -100 everywhere but the target."""
+    in the encoder, the target (with EOS) as labels.  Decoder-only: source then ``say(target)``
+    (EOS after) as one right-padded sequence, labels -100 everywhere but the target."""
     if decoder_only:
-        return causal_batch(tokenizer, sources, targets, cfg.max_input_tokens, cfg.max_target_tokens, device)
+        return causal_batch(tokenizer, sources, [say(t) for t in targets], cfg.max_input_tokens,
+                            cfg.max_target_tokens, device)
     enc = tokenizer(sources, return_tensors="pt", padding=True, truncation=True, max_length=cfg.max_input_tokens)
     lab = tokenizer(text_target=targets, return_tensors="pt", padding=True, truncation=True,
                     max_length=cfg.max_target_tokens)["input_ids"]
@@ -98,9 +105,10 @@ def _encode(tokenizer, sources: list[str], targets: list[str], cfg: TrainConfig,
 
 
 def causal_batch(tokenizer, sources: list[str], targets: list[str], max_source: int, max_target: int, device="cpu"):
-    """Decoder-only training rows: prompt tokens, then the target's tokens and EOS (the loss's)."""
+    """Decoder-only training rows: prompt tokens, then the target's tokens and EOS (the loss's).
+    ``targets`` are the exact continuations of the prompts (leading space included where one belongs)."""
     prompts = tokenizer(sources, truncation=True, max_length=max_source)["input_ids"]
-    answers = tokenizer([" " + t.strip() for t in targets], add_special_tokens=False, truncation=True,
+    answers = tokenizer(targets, add_special_tokens=False, truncation=True,
                         max_length=max(1, max_target - 1))["input_ids"]
     rows = [list(p) + list(a) + [tokenizer.eos_token_id] for p, a in zip(prompts, answers)]
     n = max(len(r) for r in rows)
@@ -199,8 +207,11 @@ def train(
     show_progress: bool = True,
     state_dir: str | Path | None = None,
     on_step: Callable[[int], None] | None = None,
+    say: Callable[[str], str] = spaced,
 ) -> TrainResult:
-    """Train in place; on return ``model`` holds the best-on-validation weights."""
+    """Train in place; on return ``model`` holds the best-on-validation weights.  ``say`` turns a
+    target into the exact text that follows a decoder-only model's prompt (default: a space, then
+    the target; a teacher fine-tuned in its chat template says it bare)."""
     seed_everything(cfg.seed)
     device = next(model.parameters()).device
     decoder_only = not model.config.is_encoder_decoder
@@ -255,13 +266,13 @@ def train(
             share = len(part) / len(batch)
             with autocast:
                 ids, mask, lab, n = _encode(tokenizer, [label_prefix + r.input for r in part], [r.label for r in part],
-                                            cfg, device, decoder_only)
+                                            cfg, device, decoder_only, say)
                 loss = _loss(model, ids, mask, lab)
                 result.tokens += n
                 explained = [r for r in part if r.rationale is not None]  # rows without one train the label only
                 if multitask and explained:
                     ids, mask, lab, n = _encode(tokenizer, [PREFIX_RATIONALE + r.input for r in explained],
-                                                [r.rationale for r in explained], cfg, device, decoder_only)
+                                                [r.rationale for r in explained], cfg, device, decoder_only, say)
                     loss = (1 - cfg.rationale_weight) * loss + cfg.rationale_weight * _loss(model, ids, mask, lab)
                     result.tokens += n
             (loss * share).backward()

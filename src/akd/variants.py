@@ -59,15 +59,16 @@ class Run:
 
 
 def run_names(kinds: Sequence[str], methods: Sequence[str], ks: Sequence[int], has_llm: bool = True) -> list[str]:
-    """The run names a config's ``student.variants`` expands to (``llm`` only where the data has LLM
-    rationales)."""
+    """The run names a config's ``student.variants`` expands to: a per-k kind once per k of ``ks``,
+    or at one k when named with it (``random-k5``); ``llm`` only where the data has LLM rationales."""
     out = []
     for name in kinds:
-        kind = KINDS[name]
+        one_k = re.fullmatch(r"(\w+)-k(\d+)", name)  # a per-k kind at one k only: "random-k5"
+        kind, these_ks = (KINDS[one_k.group(1)], [int(one_k.group(2))]) if one_k else (KINDS[name], ks)
         if kind.rationale == "attribution":
-            out += [f"{m}-k{k}" for m in methods for k in ks]
+            out += [f"{m}-k{k}" for m in methods for k in these_ks]
         elif kind.per_k:
-            out += [f"{name}-k{k}" for k in ks]
+            out += [f"{kind.name}-k{k}" for k in these_ks]
         elif kind.rationale != "llm" or has_llm:
             out.append(name)
     return out
