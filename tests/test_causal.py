@@ -2,8 +2,10 @@
 only, the output layer only where a target token is predicted; left-padded generation."""
 
 import copy
+import json
 
 import pytest
+import numpy as np
 import torch
 
 from akd.generation import generate
@@ -81,6 +83,7 @@ def test_the_workflow_trains_and_evaluates_a_decoder_only_student(tmp_path):
     cfg["datasets"] = {"syn-nli": cfg["datasets"]["syn-nli"]}
     cfg["attribution"]["methods"] = ["saliency"]
     cfg["student"]["variants"] = ["standard", "saliency"]
+    cfg["student"]["answer"] = "rank"  # validation and test answers chosen from the label space
     path = tmp_path / "decoder.yaml"
     path.write_text(yaml.safe_dump(cfg))
     run = snakemake("--cores", "2", "--configfile", str(path), cwd=tmp_path)
@@ -91,3 +94,52 @@ def test_the_workflow_trains_and_evaluates_a_decoder_only_student(tmp_path):
     assert '"model_type": "llama"' in info
     metrics = (tmp_path / "results/syn-nli/students/student-nano/saliency-k2/seed0/metrics.json").read_text()
     assert "topk_jaccard" in metrics
+    metrics = json.loads(metrics)
+    assert metrics["answer"] == "rank" and 0 <= metrics["generated_accuracy"] <= 1
+    preds = pd.read_parquet(tmp_path / "results/syn-nli/students/student-nano/saliency-k2/seed0/test_predictions.parquet")
+    assert set(preds["prediction"]) <= {"entailment", "neutral", "contradiction"}
+    assert abs(preds["correct"].mean() - metrics["accuracy"]) < 1e-9
+
+
+@pytest.mark.parametrize("arch", ["llama-nano", "t5-nano"])
+def test_ranked_answers_are_the_most_likely_label(tiny_models, arch):
+    """A student's ranked answer is the candidate with the highest log-probability as computed by
+    one plain forward per candidate (float64), for both architectures."""
+    from akd.scoring import ranked_answers
+
+    model, tok = tiny_models[arch]
+    model = copy.deepcopy(model).double().eval()
+    prompts = ["predict: the cat sat", "predict: a man is walking his dog in the park", "predict: 3 apples"]
+    spaces = [["entailment", "neutral", "contradiction"], ["red", "blue"], ["one apple", "two", "three apples"]]
+    got = ranked_answers(model, tok, prompts, spaces, "sum", batch_size=2, show_progress=False)
+    for prompt, space, answer in zip(prompts, spaces, got):
+        scores = []
+        for cand in space:
+            with torch.no_grad():
+                if model.config.is_encoder_decoder:
+                    enc = tok(prompt, return_tensors="pt")
+                    lab = tok(text_target=cand, return_tensors="pt")["input_ids"]
+                    logp = torch.log_softmax(model(**enc, labels=lab).logits, -1)
+                    scores.append(float(logp[0].gather(-1, lab[0][:, None]).sum()))
+                else:
+                    p = tok(prompt)["input_ids"]
+                    c = tok(" " + cand, add_special_tokens=False)["input_ids"]
+                    logp = torch.log_softmax(model(torch.tensor([p + c])).logits[0], -1)
+                    scores.append(sum(float(logp[len(p) - 1 + i, t]) for i, t in enumerate(c)))
+        assert answer == space[int(np.argmax(scores))]
+
+
+def test_a_model_from_a_gguf_file_saves_as_plain_weights(tiny_models, tmp_path):
+    """transformers keeps its GGUF quantizer on a model it dequantised (save_pretrained refuses it,
+    and the saved config would say quantized); plain_weights forgets both."""
+    from types import SimpleNamespace
+
+    from akd.models import load_model, plain_weights
+
+    model = copy.deepcopy(tiny_models["llama-nano"][0])
+    model.hf_quantizer = SimpleNamespace(quantization_config=SimpleNamespace(quant_method="gguf"))
+    model.config.quantization_config = {"quant_method": "gguf", "gguf_file": "x.gguf", "dequantize": False}
+    with pytest.raises(ValueError, match="not serializable"):
+        model.save_pretrained(tmp_path / "refused")
+    plain_weights(model).save_pretrained(tmp_path / "saved")
+    assert "quantization_config" not in json.loads((tmp_path / "saved/config.json").read_text())

@@ -83,9 +83,10 @@ def per_run_table(runs: Sequence[dict], teacher: Sequence[dict]) -> pd.DataFrame
         row = {"dataset": r["dataset"], "variant": r["variant"], "seed": int(r["seed"]),
                "accuracy": 100.0 * float(p["correct"].mean())}
         if r.get("metrics") and Path(r["metrics"]).exists():
-            jac = json.loads(Path(r["metrics"]).read_text()).get("topk_jaccard")
-            if jac is not None:
-                row["topk_jaccard"] = 100.0 * jac
+            metrics = json.loads(Path(r["metrics"]).read_text())
+            for key in ("generated_accuracy", "topk_jaccard"):  # the first only when answers were ranked
+                if metrics.get(key) is not None:
+                    row[key] = 100.0 * metrics[key]
         if r["dataset"] in teacher_preds:  # teacher-student agreement on the test split
             tp = teacher_preds[r["dataset"]]["prediction"].reindex(p["id"]).fillna("")
             row["agreement"] = 100.0 * float(np.mean([normalise(a) == normalise(b) for a, b in zip(p["prediction"], tp)]))

@@ -108,6 +108,11 @@ def check(config: dict) -> None:
             where = f"datasets.{name}.teacher.answer" if (ds.get("teacher") or {}).get("answer") else "teacher.answer"
             raise ConfigError(f"{where}: rank needs a label space, and {name!r} is math (its answers are equations); "
                               "leave `answer` unset (rank for nli and mc, generate for math) or override it per dataset")
+    if (config.get("student") or {}).get("answer") == "rank":
+        maths = sorted(name for name, ds in config["datasets"].items() if ds["task"] == "math")
+        if maths:
+            raise ConfigError(f"student.answer: rank needs a label space, and {maths} are math (answers are "
+                              "equations, generated); use generate, or run the math datasets in another config")
     control = config["rationales"].get("control_method")
     if control and control not in config["attribution"]["methods"]:
         raise ConfigError(f"rationales.control_method: {control!r} is not one of attribution.methods "

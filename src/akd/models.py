@@ -146,7 +146,24 @@ def load_model(
             model = AutoModelForCausalLM.from_pretrained(path_or_name, **(extra | kwargs))
     if not config.is_encoder_decoder and tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    plain_weights(model)
     return model.to(device), tokenizer
+
+
+def plain_weights(model):
+    """Forget that a model came from a GGUF file.  transformers dequantises GGUF weights to floats on
+    loading but keeps its GGUF quantizer on the model and in its config, so ``save_pretrained``
+    refuses the fine-tuned or shrunk model, and a saved config makes the next load think it quantized."""
+    quantizer = getattr(model, "hf_quantizer", None)
+    method = getattr(getattr(quantizer, "quantization_config", None), "quant_method", None)
+    if quantizer is not None and str(getattr(method, "value", method)).lower() == "gguf":
+        model.hf_quantizer = None
+        if hasattr(model, "is_quantized"):
+            model.is_quantized = False
+    qc = getattr(model.config, "quantization_config", None)
+    if qc is not None and str(qc.get("quant_method") if isinstance(qc, dict) else getattr(qc, "quant_method", "")).lower().endswith("gguf"):
+        del model.config.quantization_config
+    return model
 
 
 def offline_env() -> None:

@@ -183,3 +183,14 @@ def choose(logprobs: np.ndarray, n_tokens: np.ndarray, continuations: Sequence[s
     else:
         raise ValueError(f"unknown normalisation {normalise!r}")
     return int(np.argmax(scores)), scores
+
+
+def ranked_answers(model, tokenizer, prompts: Sequence[str], spaces: Sequence[Sequence[str]], normalise: str = "sum",
+                   batch_size: int = 16, max_input_tokens: int = 1024, show_progress: bool = True) -> list[str]:
+    """A student's answer to each prompt chosen from its label space ``spaces[i]`` by the
+    log-probability of each answer as its continuation (a space before it for a decoder-only
+    model; a T5 target with EOS), normalised as :func:`choose` says."""
+    decoder_only = not model.config.is_encoder_decoder
+    conts = [[" " + a.strip() if decoder_only else a.strip() for a in space] for space in spaces]
+    ranked = rank(model, tokenizer, prompts, conts, batch_size, max_input_tokens, desc="rank", show_progress=show_progress)
+    return [space[choose(lp, n, c, normalise)[0]] for space, c, (lp, n) in zip(spaces, conts, ranked)]

@@ -292,6 +292,7 @@ def train_student(model: str, train_examples: str, valid_examples: str, rational
     """One student run: the variant's training rows (labels, and rationales when it has them),
     trained from ``model``; the best checkpoint on validation accuracy is saved."""
     from .models import load_for, set_threads
+    from .tasks import label_space
     from .training import Example, TrainConfig, result_info, save_trained, seed_everything, student_examples, train
 
     set_threads(settings.get("threads"))
@@ -300,11 +301,12 @@ def train_student(model: str, train_examples: str, valid_examples: str, rational
     table = io.read_parquet(rationale_file, schemas.RATIONALES) if rationale_file else None
     rows, multitask = student_examples(df, variant, table, log=log.info)
     valid = read_examples(valid_examples)
+    valid_rows = [Example(r.input, r.label, choices=label_space(r.task, r.choices)) for r in valid.itertuples()]
     seed_everything(cfg.seed)
     m, tok = load_for(model, settings)
     state_dir = Path(out_dir).parent / "train_state"  # outside the declared output: survives a killed job
-    result = train(m, tok, rows, [Example(i, y) for i, y in zip(valid["input"], valid["label"])], df["task"].iloc[0],
-                   cfg, multitask=multitask, log=log.info, state_dir=state_dir)
+    result = train(m, tok, rows, valid_rows, df["task"].iloc[0], cfg, multitask=multitask, log=log.info,
+                   state_dir=state_dir)
     save_trained(m, tok, out_dir, {"variant": variant, "multitask": multitask, **result_info(result),
                                    "settings": settings}, state_dir)
     return {"best_valid_accuracy": result.best_accuracy}
@@ -314,6 +316,11 @@ def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings
              teacher_attributions: str | None = None) -> dict:
     """Test accuracy; with the teacher's test attributions, also the overlap of top-k words.
 
+    ``settings["answer"]``: ``generate`` (default; the answer is the generated text) or ``rank``
+    (the answer is the label-space entry the student gives the highest log-probability,
+    ``settings["normalise"]`` as :func:`akd.scoring.choose`); when ranked, the accuracy of the
+    generated answers is reported beside it (``generated_accuracy``).
+
     ``settings["similarity"]`` (method, k, n, ...): the student is attributed with the same method
     for its own answer on the first n test examples, and the Jaccard index between its top-k word
     positions and the teacher's is averaged (:func:`akd.analyses.topk_similarity`).
@@ -321,20 +328,31 @@ def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings
     from .analyses import topk_similarity
     from .generation import generate
     from .models import load_for, set_threads
-    from .tasks import PREFIX_LABEL, is_correct
+    from .scoring import ranked_answers
+    from .tasks import PREFIX_LABEL, is_correct, label_space
 
     set_threads(settings.get("threads"))
     m, tok = load_for(model_dir, settings)
     info = json.loads((Path(model_dir) / "train.json").read_text())
     prefix = PREFIX_LABEL if info.get("multitask") else ""
     df = read_examples(examples)
-    preds = generate(m, tok, [prefix + x for x in df["input"]], int(settings.get("batch_size", 64)),
-                     int(settings.get("max_new_tokens", 64)), int(settings.get("max_input_tokens", 1024)), desc="evaluate")
+    prompts = [prefix + x for x in df["input"]]
+    batch, max_input = int(settings.get("batch_size", 64)), int(settings.get("max_input_tokens", 1024))
+    preds = generated = generate(m, tok, prompts, batch, int(settings.get("max_new_tokens", 64)), max_input,
+                                 desc="evaluate")
+    extra = {}
+    if settings.get("answer", "generate") == "rank":
+        spaces = [label_space(t, c) for t, c in zip(df["task"], df["choices"])]
+        if any(s is None for s in spaces):
+            raise ValueError("answer: rank needs a label space (nli or mc), not math")  # the config check says so first
+        preds = ranked_answers(m, tok, prompts, spaces, settings.get("normalise", "sum"), batch, max_input)
+        hits = [is_correct(t, p, y) for t, p, y in zip(df["task"], generated, df["label"])]
+        extra["generated_accuracy"] = sum(hits) / max(1, len(hits))
     correct = [is_correct(t, p, y) for t, p, y in zip(df["task"], preds, df["label"])]
     io.write_parquet(pd.DataFrame({"id": df["id"], "label": df["label"], "prediction": preds, "correct": correct}),
                      out, schemas.EVAL_PREDICTIONS, {"model": model_dir})
-    metrics = {"accuracy": sum(correct) / max(1, len(correct)), "n": len(df), "best_step": info["best_step"],
-               "best_valid_accuracy": info["best_valid_accuracy"]}
+    metrics = {"accuracy": sum(correct) / max(1, len(correct)), "n": len(df), "answer": settings.get("answer", "generate"),
+               **extra, "best_step": info["best_step"], "best_valid_accuracy": info["best_valid_accuracy"]}
     sim = settings.get("similarity")
     if teacher_attributions and sim:
         teacher = io.read_parquet(teacher_attributions, schemas.ATTRIBUTIONS)

@@ -129,6 +129,13 @@ def safe_arithmetic(expr: str) -> float:
         raise UnsafeExpression("division by zero") from e
 
 
+def label_space(task: str, choices) -> list[str] | None:
+    """The answers an example can have: its choices (mc), the three NLI labels, none for math."""
+    if task == "mc":
+        return [str(c) for c in choices]
+    return list(NLI_LABELS) if task == "nli" else None
+
+
 def is_correct(task: str, prediction: str, label: str) -> bool:
     """Exact match after normalisation; equations are compared by value."""
     if task == "math":

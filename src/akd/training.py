@@ -30,6 +30,7 @@ import torch
 
 from .progress import progress
 from .generation import generate
+from .scoring import ranked_answers
 from .tasks import PREFIX_LABEL, PREFIX_RATIONALE, is_correct
 
 
@@ -50,6 +51,8 @@ class TrainConfig:
     group_by_length: bool = True  # batches from groups of 50 batches sorted by token counts
     save_every: int = 0  # steps between saved training states (0: at every evaluation)
     seed: int = 0
+    answer: str = "generate"  # validation answers: generate | rank (over each example's label space)
+    normalise: str = "sum"  # rank by summed log-prob | tokens | chars (see akd.scoring.choose)
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -65,6 +68,7 @@ class Example:
     input: str
     label: str
     rationale: str | None = None
+    choices: list[str] | None = None  # the label space, for answers chosen by rank
 
 
 @dataclass
@@ -140,8 +144,15 @@ def _loss(model, ids, mask, labels) -> torch.Tensor:
 
 
 def validation_accuracy(model, tokenizer, rows: Sequence[Example], task: str, cfg: TrainConfig, prefix: str) -> float:
-    preds = generate(model, tokenizer, [prefix + r.input for r in rows], cfg.eval_batch_size, cfg.max_new_tokens,
-                     cfg.max_input_tokens, show_progress=False)
+    prompts = [prefix + r.input for r in rows]
+    if cfg.answer == "rank":
+        if any(r.choices is None for r in rows):
+            raise ValueError("answer: rank needs each validation example's label space (not for math)")
+        preds = ranked_answers(model, tokenizer, prompts, [r.choices for r in rows], cfg.normalise,
+                               cfg.eval_batch_size, cfg.max_input_tokens, show_progress=False)
+    else:
+        preds = generate(model, tokenizer, prompts, cfg.eval_batch_size, cfg.max_new_tokens, cfg.max_input_tokens,
+                         show_progress=False)
     return float(np.mean([is_correct(task, p, r.label) for p, r in zip(preds, rows)])) if rows else 0.0
 
 

@@ -256,10 +256,16 @@ def student_settings(wildcards):
         {
             "model": model_spec(STUDENT),
             "seed": int(wildcards.seed),
-            "train": without_runtime(student["train"]),
+            "train": without_runtime(student["train"]) | answer_settings(),
             "device": DEVICE,
         }
     )
+
+
+def answer_settings():
+    """How students answer (student.answer / normalise), only where the config sets it, so that
+    results of configs without it keep their params."""
+    return {k: config["student"][k] for k in ("answer", "normalise") if k in config["student"]}
 
 
 def runs():

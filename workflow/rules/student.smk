@@ -37,6 +37,7 @@ rule evaluate:
                 for k, v in config["student"].get("eval", {}).items()
                 if k not in ("similarity_examples", "similarity_k")
             }
+            | answer_settings()
             | {"device": DEVICE, "similarity": similarity_settings()}
         ),
     threads: threads_of("student")

