@@ -143,3 +143,16 @@ def test_a_model_from_a_gguf_file_saves_as_plain_weights(tiny_models, tmp_path):
         model.save_pretrained(tmp_path / "refused")
     plain_weights(model).save_pretrained(tmp_path / "saved")
     assert "quantization_config" not in json.loads((tmp_path / "saved/config.json").read_text())
+
+
+def test_a_bf16_checkpoint_loads_in_float32(tiny_models, tmp_path):
+    """Weights are the optimiser's master copy: a checkpoint saved in bf16 (as Qwen and Llama are)
+    loads in float32, not in its own dtype."""
+    from akd.models import load_model
+
+    model, tok = tiny_models["llama-nano"]
+    copy.deepcopy(model).to(torch.bfloat16).save_pretrained(tmp_path / "bf16")
+    tok.save_pretrained(tmp_path / "bf16")
+    assert json.loads((tmp_path / "bf16/config.json").read_text())["dtype"] == "bfloat16"
+    loaded, _ = load_model(str(tmp_path / "bf16"))
+    assert {p.dtype for p in loaded.parameters()} == {torch.float32}

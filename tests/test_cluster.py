@@ -76,3 +76,20 @@ def test_paper_grid_under_the_slurm_profile_asks_gpus_for_gpu_rules_only(tmp_pat
     assert len(shards) == 32 and {j["wildcards"]["dataset"] for j in shards} == {"esnli"}
     assert job_counts(run.stdout)["teacher_predict_shard"] == 32
     assert job_counts(run.stdout)["merge_attributions"] == 1 and job_counts(run.stdout)["merge_predictions"] == 1
+
+
+def test_modern_config_plans_with_one_gpu_per_model_job(tmp_path, paper_offline):
+    """configs/modern.yaml (Qwen2.5-3B-Instruct teaching Qwen2.5-0.5B) plans the whole comparison
+    under the SLURM profile, every model job asking for exactly one GPU, without the hub."""
+    run = snakemake("-n", "--profile", str(ROOT / "profiles/slurm"), "--configfile", str(ROOT / "configs/modern.yaml"),
+                    str(paper_offline), cwd=tmp_path, env=fake_slurm(tmp_path))
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts = job_counts(run.stdout)
+    assert counts["train_student"] == 4 * 17 * 3 and "teacher_finetune" not in counts and "shrink_model" not in counts
+    jobs = planned_jobs(run.stdout)
+    for j in jobs:
+        if j["rule"] in GPU_RULES:
+            assert j["resources"]["gpu"] == "1", j
+        else:
+            assert "gpu" not in j["resources"], j
+    assert "results/modern/cqa/students/qwen-0.5b/saliency-k10/seed2/model" in run.stdout

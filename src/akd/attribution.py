@@ -29,6 +29,7 @@ import torch
 from captum.attr import InputXGradient, IntegratedGradients, Saliency
 
 from .generation import length_sorted_batches
+from .precision import autocast
 from .progress import progress
 from .scoring import continuation_ids, logprob_sum, prompt_encoding
 from .tasks import Rendered, fields_dict, render
@@ -47,6 +48,7 @@ class Settings:
     max_input_tokens: int = 1024
     template: str = "prompt"
     prefix: str = ""  # text before the rendered input (the student's "predict: "); never competes
+    precision: str = "auto"  # auto (bf16 autocast on a GPU) | float32 | bf16 (see akd.precision)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Settings":
@@ -296,13 +298,12 @@ def attribute(
             else:
                 kept.append(idx)
         pending = kept
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
     while pending:
         idx = pending.pop(0)
         batch = encode_batch(model, tokenizer, [rendered[i].text for i in idx], [targets[i] for i in idx],
                              settings.max_input_tokens, add_special_tokens)
         try:
-            with autocast:
+            with autocast(device, settings.precision):
                 scores, values = token_scores(model, batch, settings)
         except RuntimeError as err:
             if not _is_oom(err) or len(idx) == 1:

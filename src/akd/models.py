@@ -113,6 +113,9 @@ def load_tokenizer(path_or_name: str, trust_remote_code: bool = False, gguf_file
     """The tokenizer alone (cheap: for building prompts before the model is needed)."""
     from transformers import AutoTokenizer
 
+    # float32 whatever the checkpoint's dtype (transformers 5 would keep a bf16 checkpoint in bf16): the
+    # weights are the optimiser's master copy when a model is trained (AdamW steps of lr 3e-5 vanish
+    # in bf16's 8-bit mantissa); on a GPU the forward passes run under bf16 autocast
     kwargs: dict = dict(trust_remote_code=trust_remote_code)
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
@@ -133,6 +136,9 @@ def load_model(
     """
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
+    # float32 whatever the checkpoint's dtype (transformers 5 would keep a bf16 checkpoint in bf16): the
+    # weights are the optimiser's master copy when a model is trained (AdamW steps of lr 3e-5 vanish
+    # in bf16's 8-bit mantissa); on a GPU the forward passes run under bf16 autocast
     kwargs: dict = dict(trust_remote_code=trust_remote_code)
     if gguf_file:
         kwargs["gguf_file"] = gguf_file
@@ -140,10 +146,11 @@ def load_model(
         config = AutoConfig.from_pretrained(path_or_name, **kwargs)
         tokenizer = load_tokenizer(path_or_name, trust_remote_code, gguf_file)
         if config.is_encoder_decoder:
-            model = AutoModelForSeq2SeqLM.from_pretrained(path_or_name, **({"use_safetensors": True} | kwargs))
+            model = AutoModelForSeq2SeqLM.from_pretrained(path_or_name, dtype=torch.float32,
+                                                          **({"use_safetensors": True} | kwargs))
         else:
             extra = {} if gguf_file else {"use_safetensors": True}
-            model = AutoModelForCausalLM.from_pretrained(path_or_name, **(extra | kwargs))
+            model = AutoModelForCausalLM.from_pretrained(path_or_name, dtype=torch.float32, **(extra | kwargs))
     if not config.is_encoder_decoder and tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     plain_weights(model)

@@ -20,7 +20,6 @@ import os
 import shutil
 import random
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,6 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .precision import autocast
 from .progress import progress
 from .generation import generate
 from .scoring import ranked_answers
@@ -51,6 +51,7 @@ class TrainConfig:
     group_by_length: bool = True  # batches from groups of 50 batches sorted by token counts
     save_every: int = 0  # steps between saved training states (0: at every evaluation)
     seed: int = 0
+    precision: str = "auto"  # auto (bf16 autocast on a GPU) | float32 | bf16 (see akd.precision)
     answer: str = "generate"  # validation answers: generate | rank (over each example's label space)
     normalise: str = "sum"  # rank by summed log-prob | tokens | chars (see akd.scoring.choose)
 
@@ -240,7 +241,6 @@ def train(
         return max(0.0, (cfg.steps - step) / max(1, cfg.steps - cfg.warmup_steps))
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     rng = random.Random(cfg.seed)
     pending: list[list[int]] = []
     result = TrainResult()
@@ -275,7 +275,7 @@ def train(
         for m0 in range(0, len(batch), micro):
             part = batch[m0 : m0 + micro]
             share = len(part) / len(batch)
-            with autocast:
+            with autocast(device, cfg.precision):
                 ids, mask, lab, n = _encode(tokenizer, [label_prefix + r.input for r in part], [r.label for r in part],
                                             cfg, device, decoder_only, say)
                 loss = _loss(model, ids, mask, lab)

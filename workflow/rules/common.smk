@@ -213,6 +213,8 @@ def method_settings(method):
         settings["reduce"] = attribution.get("reduce", "l2")
     if method == "integrated_gradients":
         settings["n_steps"] = int(attribution.get("n_steps", 32))
+    if "precision" in attribution:  # only when set: results of configs without it keep their params
+        settings["precision"] = attribution["precision"]
     return settings
 
 
