@@ -3,7 +3,7 @@ pages that grey the words that can never be chosen and show saturated log-probab
 
 import pandas as pd
 
-from akd.report import accuracy_vs_k, html_page, wide_table
+from akd.report import accuracy_note, accuracy_table, accuracy_vs_k, html_page, wide_table
 from akd.visual import attribution_page
 
 TABLE = pd.DataFrame({"dataset": ["cqa", "cqa", "cqa"], "variant": ["llm", "standard", "saliency-k3"],
@@ -16,6 +16,20 @@ def test_the_accuracy_table_is_an_html_table_in_report_order():
     page = html_page("Accuracy", [("Students' test accuracy (%)", wide)], "mean ± std")
     assert "<table" in page and "<caption>Students&#x27; test accuracy (%)</caption>" in page
     assert "<th>saliency-k3</th>" in page and "<td>58.25 ± 2.00</td>" in page
+
+
+def test_ranked_students_show_their_generated_accuracy_beside():
+    per_run = pd.DataFrame({"dataset": ["cqa"] * 4, "variant": ["standard", "standard", "llm", "llm"], "seed": [0, 1, 0, 1],
+                            "accuracy": [24.0, 26.0, 30.0, 30.0], "generated_accuracy": [1.0, 3.0, 0.0, 2.0]})
+    table = accuracy_table(per_run, {"cqa": 40.0})
+    wide = wide_table(table)
+    assert list(wide["dataset"]) == ["cqa", "cqa (generated)"]
+    assert list(wide.iloc[0][["teacher", "standard", "llm"]]) == ["40.00", "25.00 ± 1.41", "30.00 ± 0.00"]
+    assert list(wide.iloc[1][["teacher", "standard", "llm"]]) == ["", "2.00 ± 1.41", "1.00 ± 1.41"]
+    assert "by rank" in accuracy_note(table)
+    # runs that generated their answers keep one row per dataset and the plain note
+    plain = accuracy_table(per_run.drop(columns="generated_accuracy"), {"cqa": 40.0})
+    assert len(wide_table(plain)) == 1 and "rank" not in accuracy_note(plain)
 
 
 def test_accuracy_vs_k_ticks_are_the_ks(tmp_path, monkeypatch):

@@ -18,7 +18,11 @@ def _variant_order(variants) -> list[str]:
 def accuracy_table(per_run: pd.DataFrame, teacher: dict[str, float]) -> pd.DataFrame:
     """Long table: dataset, variant, mean and std of test accuracy (%) over seeds, seeds, teacher."""
     g = per_run.groupby(["dataset", "variant"])["accuracy"]
-    table = pd.DataFrame({"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "seeds": g.count()}).reset_index()
+    columns = {"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "seeds": g.count()}
+    if "generated_accuracy" in per_run and per_run["generated_accuracy"].notna().any():  # answers were ranked
+        gen = per_run.groupby(["dataset", "variant"])["generated_accuracy"]
+        columns |= {"generated_mean": gen.mean(), "generated_std": gen.std(ddof=1).fillna(0.0)}
+    table = pd.DataFrame(columns).reset_index()
     table["teacher"] = table["dataset"].map(teacher)
     order = {v: i for i, v in enumerate(_variant_order(table["variant"]))}
     table = table.sort_values(["dataset", "variant"], key=lambda s: s.map(order) if s.name == "variant" else s)
@@ -34,12 +38,20 @@ def wide_table(table: pd.DataFrame) -> pd.DataFrame:
         teacher = sub["teacher"].iloc[0]
         rows.append({"dataset": ds, "teacher": "" if pd.isna(teacher) else f"{teacher:.2f}",
                      **{v: cells.get(v, "") for v in variants}})
+        if "generated_mean" in sub and sub["generated_mean"].notna().any():
+            gen = {r.variant: f"{r.generated_mean:.2f} ± {r.generated_std:.2f}" for r in sub.itertuples()
+                   if not pd.isna(r.generated_mean)}
+            rows.append({"dataset": f"{ds} (generated)", "teacher": "", **{v: gen.get(v, "") for v in variants}})
     return pd.DataFrame(rows, columns=["dataset", "teacher", *variants])
 
 
 def accuracy_note(table: pd.DataFrame) -> str:
     n = int(table["seeds"].max()) if len(table) else 0
-    return f"Test accuracy (%), mean ± sample std over up to {n} seeds; teacher: the teacher's own test accuracy."
+    note = f"Test accuracy (%), mean ± sample std over up to {n} seeds; teacher: the teacher's own test accuracy."
+    if "generated_mean" in table:
+        note += (" The students answered by rank (the label-space entry of highest log-probability, "
+                 "student.answer: rank); rows marked (generated): the same checkpoints' generated answers, exact match.")
+    return note
 
 
 def references_table(table: pd.DataFrame, references: dict[str, dict[str, float]]) -> pd.DataFrame:

