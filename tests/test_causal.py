@@ -82,14 +82,14 @@ def test_the_workflow_trains_and_evaluates_a_decoder_only_student(tmp_path):
     cfg["models"]["student-nano"] = {"model": "tiny:llama-nano"}
     cfg["datasets"] = {"syn-nli": cfg["datasets"]["syn-nli"]}
     cfg["attribution"]["methods"] = ["saliency"]
-    cfg["student"]["variants"] = ["standard", "saliency"]
+    cfg["student"]["variants"] = ["standard", "saliency", "seqkd"]  # seqkd: the teacher's answers as labels
     cfg["student"]["answer"] = "rank"  # validation and test answers chosen from the label space
     path = tmp_path / "decoder.yaml"
     path.write_text(yaml.safe_dump(cfg))
     run = snakemake("--cores", "2", "--configfile", str(path), cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     table = pd.read_csv(tmp_path / "results/tables/accuracy.csv")
-    assert set(table["variant"]) == {"standard", "saliency-k2"} and table["mean"].between(0, 100).all()
+    assert set(table["variant"]) == {"standard", "saliency-k2", "seqkd"} and table["mean"].between(0, 100).all()
     info = (tmp_path / "results/syn-nli/students/student-nano/saliency-k2/seed0/model/config.json").read_text()
     assert '"model_type": "llama"' in info
     metrics = (tmp_path / "results/syn-nli/students/student-nano/saliency-k2/seed0/metrics.json").read_text()

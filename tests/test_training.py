@@ -224,3 +224,27 @@ def test_batches_group_by_token_counts_of_input_and_target(tiny_model):
     shuffled = next_batches(rows, TrainConfig(steps=1, batch_size=8, lr=1e-3, group_by_length=False), random.Random(1))
     assert sorted(j for b in grouped for j in b) == list(range(256))
     assert padded_share(grouped) < padded_share(shuffled) / 3
+
+
+def test_seqkd_students_learn_the_teachers_parsed_answers():
+    """The seqkd kinds replace each gold label by the teacher's parsed answer on that example and
+    leave out the examples it did not answer; their rationales are matched by id as before."""
+    import pandas as pd
+
+    from akd.training import student_examples
+
+    examples = pd.DataFrame({"id": ["a", "b", "c"], "input": ["x1", "x2", "x3"], "label": ["g1", "g2", "g3"],
+                             "llm_rationale": [None] * 3})
+    teacher = pd.DataFrame({"id": ["a", "b", "c"], "prediction": ["t1", "", "t3"], "parsed": [True, False, True]})
+    logged = []
+    rows, multitask = student_examples(examples, "seqkd", teacher=teacher, log=logged.append)
+    assert [(r.input, r.label) for r in rows] == [("x1", "t1"), ("x3", "t3")] and not multitask
+    assert logged and "1 of 3" in logged[0]
+    rationales = pd.DataFrame({"id": ["a", "b", "c"], "rationale": ["r1", "r2", "r3"]})  # target: label attributes all
+    rows, multitask = student_examples(examples, "seqkd-saliency-k2", rationales, teacher=teacher, log=logged.append)
+    assert [(r.label, r.rationale) for r in rows] == [("t1", "r1"), ("t3", "r3")] and multitask
+    # the gold-label kinds never read the teacher's answers
+    rows, _ = student_examples(examples, "saliency-k2", rationales, teacher=teacher)
+    assert [r.label for r in rows] == ["g1", "g2", "g3"]
+    with pytest.raises(ValueError, match="needs its predictions"):
+        student_examples(examples, "seqkd")

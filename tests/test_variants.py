@@ -30,6 +30,24 @@ def test_run_names_expand_and_parse_back():
     assert not parse("standard").kind.multitask and parse("llm").kind.multitask
 
 
+def test_seqkd_runs_learn_the_teachers_answers():
+    names = run_names(["standard", "seqkd", "seqkd-saliency"], ["saliency", "integrated_gradients"], [1, 3])
+    assert names == ["standard", "seqkd", "seqkd-saliency-k1", "seqkd-saliency-k3",
+                     "seqkd-integrated_gradients-k1", "seqkd-integrated_gradients-k3"]
+    assert run_names(["seqkd-saliency-k5"], ["saliency"], [1]) == ["seqkd-saliency-k5"]
+    pattern = re.compile(wildcard(["saliency", "integrated_gradients"]))
+    for name in names:
+        run = parse(name, ["saliency", "integrated_gradients"])
+        assert pattern.fullmatch(name) and run.name == name
+    run = parse("seqkd-integrated_gradients-k3", ["saliency", "integrated_gradients"])
+    assert (run.kind.name, run.source, run.k, run.kind.labels) == ("seqkd-saliency", "integrated_gradients", 3, "teacher")
+    assert parse("seqkd").kind.labels == "teacher" and not parse("seqkd").kind.multitask
+    assert parse("saliency-k3").kind.labels == "gold"
+    assert not pattern.fullmatch("seqkd-random-k3")  # controls keep the gold labels
+    assert sorted(["seqkd", "seqkd-saliency-k1", "saliency-k1", "standard"], key=sort_key) == [
+        "standard", "seqkd", "saliency-k1", "seqkd-saliency-k1"]
+
+
 def test_report_order_puts_labels_first_then_by_k_then_llm():
     names = ["llm", "random-k3", "saliency-k3", "standard", "saliency-k1", "masked-k1"]
     assert sorted(names, key=sort_key) == ["standard", "saliency-k1", "masked-k1", "saliency-k3", "random-k3", "llm"]

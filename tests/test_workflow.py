@@ -317,3 +317,21 @@ def test_jobs_run_the_checkouts_own_code(tmp_path):
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     log = (work / "results/logs/syn-nli/prepare.log").read_text()
     assert f"akd {(clone / 'src/akd').resolve()}" in log, log[:2000]
+
+
+def test_seqkd_students_read_the_teachers_answers_on_train(tmp_path):
+    """seqkd and seqkd-saliency students take the teacher's train predictions (and its passed
+    check) as input; the gold-label students do not."""
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["student"]["variants"] = ["standard", "seqkd", "seqkd-saliency"]
+    path = tmp_path / "seqkd.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    run = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    students = [j for j in planned_jobs(run.stdout) if j["rule"] == "train_student"]
+    for j in students:
+        reads = any(p.endswith("predictions/train.parquet") for p in j["input"])
+        assert reads == j["wildcards"]["variant"].startswith("seqkd"), j
+        if j["wildcards"]["variant"].startswith("seqkd-"):
+            assert any("/rationales/" in p for p in j["input"]) and any(p.endswith("check.json") for p in j["input"])
+    assert {j["wildcards"]["variant"] for j in students} >= {"standard", "seqkd", "seqkd-saliency-k2"}

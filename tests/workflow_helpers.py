@@ -33,7 +33,8 @@ def planned_jobs(output: str) -> list[dict]:
         wildcards = dict(kv.split("=", 1) for kv in fields.get("wildcards", "").split(", ") if "=" in kv)
         resources = dict(kv.split("=", 1) for kv in fields.get("resources", "").split(", ") if "=" in kv)
         jobs.append({"rule": m.group(2), "local": bool(m.group(1)), "wildcards": wildcards,
-                     "resources": resources, "threads": int(fields.get("threads", 1))})
+                     "resources": resources, "threads": int(fields.get("threads", 1)),
+                     "input": fields.get("input", "").split(", ")})
     return [j for j in jobs if j["rule"] != "all"]
 
 

@@ -288,9 +288,10 @@ def answer_overlap(items: Sequence[dict], ks: Sequence[int], csv_out: str, md_ou
 # ---------------------------------------------------------------------------------- student
 
 def train_student(model: str, train_examples: str, valid_examples: str, rationale_file: str | None, out_dir: str,
-                  variant: str, settings: dict) -> dict:
-    """One student run: the variant's training rows (labels, and rationales when it has them),
-    trained from ``model``; the best checkpoint on validation accuracy is saved."""
+                  variant: str, settings: dict, teacher_labels: str | None = None) -> dict:
+    """One student run: the variant's training rows (labels, or the teacher's answers on train
+    for the seqkd kinds, and rationales when it has them), trained from ``model``; the best
+    checkpoint on validation accuracy (gold labels) is saved."""
     from .models import load_for, set_threads
     from .tasks import label_space
     from .training import Example, TrainConfig, result_info, save_trained, seed_everything, student_examples, train
@@ -299,7 +300,8 @@ def train_student(model: str, train_examples: str, valid_examples: str, rational
     cfg = TrainConfig.from_dict({**settings["train"], "seed": int(settings["seed"])})
     df = read_examples(train_examples)
     table = io.read_parquet(rationale_file, schemas.RATIONALES) if rationale_file else None
-    rows, multitask = student_examples(df, variant, table, log=log.info)
+    teacher = io.read_parquet(teacher_labels, schemas.PREDICTIONS) if teacher_labels else None
+    rows, multitask = student_examples(df, variant, table, log=log.info, teacher=teacher)
     valid = read_examples(valid_examples)
     valid_rows = [Example(r.input, r.label, choices=label_space(r.task, r.choices)) for r in valid.itertuples()]
     seed_everything(cfg.seed)

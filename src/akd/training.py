@@ -343,15 +343,20 @@ def result_info(result: TrainResult) -> dict:
             "seconds": round(result.seconds, 2), "resumed_from_step": result.resumed_from, "tokens": result.tokens}
 
 
-def student_examples(examples, variant: str, rationales=None, log=print) -> tuple[list[Example], bool]:
+def student_examples(examples, variant: str, rationales=None, log=print, teacher=None) -> tuple[list[Example], bool]:
     """The training rows of a student variant, and whether it trains two tasks.
 
     ``examples``: the training split (a DataFrame); ``rationales``: the variant's rationale table
     (id, rationale), for the kinds that read one.  An example without a rationale (the teacher gave
-    no parsed answer) trains the label task only."""
+    no parsed answer) trains the label task only.  ``teacher``: the teacher's predictions on the
+    training split, for the kinds that learn its answers instead of the gold labels (seqkd): an
+    example the teacher gave no parsed answer for is left out."""
     from .variants import parse
 
     kind = parse(variant).kind
+    split_ids = set(examples["id"])
+    if kind.labels == "teacher":
+        examples = teacher_labelled(examples, teacher, variant, log)
     pairs = list(zip(examples["input"], examples["label"]))
     if kind.rationale is None:
         return [Example(i, y) for i, y in pairs], False
@@ -362,16 +367,36 @@ def student_examples(examples, variant: str, rationales=None, log=print) -> tupl
     if rationales is None:
         raise ValueError(f"variant {variant!r} needs a rationale file")
     by_id = rationales.set_index("id")["rationale"].to_dict()
-    unknown = set(by_id) - set(examples["id"])
+    unknown = set(by_id) - split_ids
     if unknown:
         raise ValueError(f"rationales for {len(unknown)} examples that are not in the training split, "
                          f"e.g. {sorted(unknown)[0]!r}")
+    kept = set(examples["id"])  # seqkd: the rows the teacher answered
+    by_id = {i: r for i, r in by_id.items() if i in kept}
     missing = len(examples) - len(by_id)
     if missing == len(examples) and missing:
         log("no training example has a rationale (the teacher answered none): this student learns the label task only")
     elif missing:
         log(f"{missing} of {len(examples)} training examples have no rationale (no parsed teacher answer): label task only")
     return [Example(i, y, by_id.get(x)) for (i, y), x in zip(pairs, examples["id"])], True
+
+
+def teacher_labelled(examples, teacher, variant: str, log=print):
+    """``examples`` with the teacher's parsed answer as each one's label; those it did not answer
+    (unparsed) are left out.  The gold labels are not read (the setting of unlabelled data)."""
+    if teacher is None:
+        raise ValueError(f"variant {variant!r} learns the teacher's answers and needs its predictions on train")
+    answers = teacher[teacher["parsed"]].set_index("id")["prediction"]
+    missing = set(examples["id"]) - set(teacher["id"])
+    if missing:
+        raise ValueError(f"the teacher's predictions lack {len(missing)} training examples, e.g. {sorted(missing)[0]!r}")
+    kept = examples[examples["id"].isin(answers.index)].copy()
+    kept["label"] = kept["id"].map(answers)
+    if len(kept) < len(examples):
+        log(f"{len(examples) - len(kept)} of {len(examples)} training examples have no parsed teacher answer: left out")
+    if kept.empty:
+        raise ValueError(f"variant {variant!r}: the teacher answered none of the training examples")
+    return kept.reset_index(drop=True)
 
 
 def _lists(x):

@@ -28,6 +28,7 @@ class Kind:
     per_k: bool
     needs_teacher: bool
     description: str
+    labels: str = "gold"  # what the label task learns: the gold labels, or the teacher's answers ("teacher")
 
     @property
     def multitask(self) -> bool:
@@ -42,6 +43,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("masked", "control", True, True, "labels + the teacher's top-k words that are not part of the gold answer "
                                           "(control)"),
     Kind("llm", "llm", False, False, "labels + the dataset's LLM rationales (DSS: PaLM's chain of thought)"),
+    Kind("seqkd", None, False, True, "the teacher's answers instead of the gold labels (sequence-level "
+                                     "distillation, Kim and Rush 2016)", labels="teacher"),
+    Kind("seqkd-saliency", "attribution", True, True, "the teacher's answers + its top-k words by each "
+                                                      "attribution method", labels="teacher"),
 ]}
 
 #: The kinds whose rationale file is a control made from one attribution method's scores.
@@ -58,15 +63,23 @@ class Run:
     k: int | None = None
 
 
+#: The run-name stem of the kinds whose label task learns the teacher's answers (``seqkd-saliency-k3``).
+TEACHER_LABELS = "seqkd-"
+
+
 def run_names(kinds: Sequence[str], methods: Sequence[str], ks: Sequence[int], has_llm: bool = True) -> list[str]:
     """The run names a config's ``student.variants`` expands to: a per-k kind once per k of ``ks``,
     or at one k when named with it (``random-k5``); ``llm`` only where the data has LLM rationales."""
     out = []
     for name in kinds:
-        one_k = re.fullmatch(r"(\w+)-k(\d+)", name)  # a per-k kind at one k only: "random-k5"
-        kind, these_ks = (KINDS[one_k.group(1)], [int(one_k.group(2))]) if one_k else (KINDS[name], ks)
+        one_k = re.fullmatch(r"(.+)-k(\d+)", name)  # a per-k kind at one k only: "random-k5"
+        if one_k and one_k.group(1) in KINDS:
+            kind, these_ks = KINDS[one_k.group(1)], [int(one_k.group(2))]
+        else:
+            kind, these_ks = KINDS[name], ks
         if kind.rationale == "attribution":
-            out += [f"{m}-k{k}" for m in methods for k in these_ks]
+            stem = TEACHER_LABELS if kind.labels == "teacher" else ""
+            out += [f"{stem}{m}-k{k}" for m in methods for k in these_ks]
         elif kind.per_k:
             out += [f"{kind.name}-k{k}" for k in these_ks]
         elif kind.rationale != "llm" or has_llm:
@@ -75,9 +88,10 @@ def run_names(kinds: Sequence[str], methods: Sequence[str], ks: Sequence[int], h
 
 
 def parse(name: str, methods: Sequence[str] = ()) -> Run:
-    """``saliency-k3`` -> Run(kind saliency, source saliency, k 3); ``random-k5`` -> the random
-    control; ``standard`` / ``llm`` -> their kinds.  ``methods``: the attribution methods a name may
-    start with (any name that is not a kind's is taken for one when empty)."""
+    """``saliency-k3`` -> Run(kind saliency, source saliency, k 3); ``seqkd-saliency-k3`` -> the
+    same rationales with the teacher's answers as labels; ``random-k5`` -> the random control;
+    ``standard`` / ``llm`` / ``seqkd`` -> their kinds.  ``methods``: the attribution methods a name
+    may name (any name that is not a kind's is taken for one when empty)."""
     if name in KINDS and not KINDS[name].per_k:
         return Run(name, KINDS[name])
     m = re.fullmatch(r"(.+)-k(\d+)", name)
@@ -86,16 +100,19 @@ def parse(name: str, methods: Sequence[str] = ()) -> Run:
     source, k = m.group(1), int(m.group(2))
     if source in KINDS and KINDS[source].per_k and KINDS[source].rationale == "control":
         return Run(name, KINDS[source], source, k)
+    kind = "saliency"
+    if source.startswith(TEACHER_LABELS):
+        source, kind = source[len(TEACHER_LABELS):], "seqkd-saliency"
     if methods and source not in methods:
         raise ValueError(f"{name!r}: {source!r} is neither a control ({CONTROLS}) nor an attribution method {list(methods)}")
-    return Run(name, KINDS["saliency"], source, k)
+    return Run(name, KINDS[kind], source, k)
 
 
 def wildcard(methods: Sequence[str]) -> str:
     """A regular expression matching every run name of these attribution methods."""
     fixed = [k.name for k in KINDS.values() if not k.per_k]
-    per_k = list(methods) + CONTROLS
-    return "|".join(fixed) + "|(" + "|".join(map(re.escape, per_k)) + r")-k\d+"
+    rationale_runs = f"({re.escape(TEACHER_LABELS)})?(" + "|".join(map(re.escape, methods)) + ")"
+    return "|".join(fixed) + "|(" + "|".join([rationale_runs, *map(re.escape, CONTROLS)]) + r")-k\d+"
 
 
 def sort_key(name: str) -> tuple[int, int, int, str]:

@@ -252,6 +252,14 @@ def rationale_input(wildcards):
     return [f"{RESULTS}/{wildcards.dataset}/rationales/{TEACHER}/{run.source}/k{run.k}/train.parquet"]
 
 
+def teacher_labels_input(wildcards):
+    """The teacher's answers on train (and its passed check) for the runs that learn them (seqkd)."""
+    if akd.variants.parse(wildcards.variant, METHODS).kind.labels != "teacher":
+        return {}
+    folder = f"{RESULTS}/{wildcards.dataset}/teacher/{TEACHER}/predictions"
+    return {"teacher_labels": f"{folder}/train.parquet", "teacher_check": f"{folder}/check.json"}
+
+
 def student_settings(wildcards):
     student = config["student"]
     return as_params(
