@@ -35,6 +35,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/teacher.smk"
 include: "workflow/rules/rationales.smk"
+include: "workflow/rules/analyses.smk"
 if HAS_STUDENT:
 
     include: "workflow/rules/student.smk"

@@ -73,3 +73,33 @@ def test_the_teachers_full_prompt_probability_is_the_attributed_one(tiny_model):
     out = faithfulness(model_scorer(model, tok, batch_size=4), prompts, targets, rows, [[0, 1]] * len(ex))
     np.testing.assert_allclose(np.log(out["p_full"]), [r["target_logprob"] for r in rows], rtol=1e-4, atol=1e-5)
     assert np.all(out["p_without"] > 0) and np.all(out["p_only"] > 0)
+
+
+def test_the_workflow_writes_the_faithfulness_table(tmp_path):
+    """`snakemake teacher` with analyses.faithfulness_examples: one job per dataset, method and k
+    (top-k words and k random words of the same examples), then the table."""
+    import pandas as pd
+    import yaml
+
+    from workflow_helpers import TINY, job_counts, snakemake
+
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["datasets"] = {"syn-nli": cfg["datasets"]["syn-nli"]}
+    cfg["attribution"]["methods"] = ["saliency"]
+    cfg["analyses"] = {"faithfulness_examples": 15}
+    path = tmp_path / "faith.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    run = snakemake("teacher", "--cores", "2", "--configfile", str(path), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    table = pd.read_csv(tmp_path / "results/tables/faithfulness.csv")
+    assert set(zip(table["source"], table["k"])) == {("saliency", 2), ("random", 2)}
+    assert (table["n"] == 15).all() and table["comprehensiveness"].between(-1, 1).all()
+    assert table["p_full"].nunique() == 1  # both sources on the same examples, the same full prompts
+    rows = pd.read_parquet(tmp_path / "results/syn-nli/teacher/teacher-nano/faithfulness/saliency/k2.parquet")
+    assert len(rows) == 30 and set(rows["source"]) == {"saliency", "random"}
+    # off by default: no faithfulness job is planned without the key
+    del cfg["analyses"]
+    path.write_text(yaml.safe_dump(cfg))
+    (tmp_path / "fresh").mkdir()
+    plan = snakemake("-n", "teacher", "--configfile", str(path), cwd=tmp_path / "fresh")
+    assert plan.returncode == 0 and "attribute" in job_counts(plan.stdout) and "faithfulness" not in job_counts(plan.stdout)

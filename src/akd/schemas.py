@@ -54,6 +54,20 @@ ATTRIBUTIONS = pa.schema(
     ]
 )
 
+#: ERASER faithfulness of each example's word sets (akd.faithfulness), one row per example and source.
+FAITHFULNESS = pa.schema(
+    [
+        ("id", pa.string()),
+        ("source", pa.string()),  # the attribution method's top-k words, or "random" (k random words)
+        ("k", pa.int32()),
+        ("p_full", pa.float64()),  # p of the teacher's answer given the prompt
+        ("p_without", pa.float64()),  # ... with the words deleted
+        ("p_only", pa.float64()),  # ... with only them left of the example's text
+        ("comprehensiveness", pa.float64()),
+        ("sufficiency", pa.float64()),
+    ]
+)
+
 #: Top-k rationales, one row per example.
 RATIONALES = pa.schema(
     [

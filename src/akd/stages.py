@@ -285,6 +285,67 @@ def answer_overlap(items: Sequence[dict], ks: Sequence[int], csv_out: str, md_ou
     return table
 
 
+def faithfulness(model: str, predictions: str, attributions: str, rationales: dict[str, str], k: int, out: str,
+                 settings: dict) -> pd.DataFrame:
+    """ERASER comprehensiveness and sufficiency (:mod:`akd.faithfulness`) of each word set in
+    ``rationales`` (source name -> rationale file of the same k) on the first ``settings["n"]``
+    training examples that every source has words for."""
+    from .faithfulness import faithfulness as measure, model_scorer
+    from .models import load_for, set_threads
+    from .tasks import Rendered
+
+    set_threads(settings.get("threads"))
+    preds = io.read_parquet(predictions, schemas.PREDICTIONS).set_index("id")
+    rows = io.read_parquet(attributions, schemas.ATTRIBUTIONS).set_index("id")
+    chosen = {name: io.read_parquet(path, schemas.RATIONALES).set_index("id")["positions"]
+              for name, path in rationales.items()}
+    ids = [i for i in rows.index if all(i in c.index for c in chosen.values())][: int(settings["n"])]
+    m, tok = load_for(model, settings)
+    chat = bool((io.parquet_metadata(predictions).get("info") or {}).get("chat", False))
+    score = model_scorer(m, tok, int(settings.get("batch_size", 16)), int(settings.get("max_input_tokens", 1024)),
+                         add_special_tokens=not chat)
+    prompts = [Rendered(preds.at[i, "prompt"], tuple(zip(preds.at[i, "span_field"], map(int, preds.at[i, "span_start"]),
+                                                         map(int, preds.at[i, "span_end"])))) for i in ids]
+    targets = [rows.at[i, "target"] for i in ids]
+    records = [rows.loc[i].to_dict() for i in ids]
+    parts = []
+    for name, positions in chosen.items():
+        t0 = time.time()
+        got = measure(score, prompts, targets, records, [list(positions[i]) for i in ids])
+        log.info("%s, k %d: %d examples in %.1f s", name, k, len(ids), time.time() - t0)
+        parts.append(pd.DataFrame({"id": ids, "source": name, "k": k, **got}))
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=schemas.FAITHFULNESS.names)
+    io.write_parquet(table, out, schemas.FAITHFULNESS, {"model": model, "settings": settings})
+    return table
+
+
+def faithfulness_table(items: Sequence[dict], csv_out: str, md_out: str, html_out: str | None = None) -> pd.DataFrame:
+    """Per dataset, method, k and source (the method's top-k words, or k random words): mean
+    comprehensiveness and sufficiency over the examples (higher comprehensiveness and lower
+    sufficiency: more faithful)."""
+    from .report import html_page, markdown
+
+    parts = []
+    for it in items:
+        df = io.read_parquet(it["faithfulness"], schemas.FAITHFULNESS)
+        df.insert(0, "dataset", it["dataset"])
+        df.insert(1, "method", it["method"])
+        parts.append(df)
+    long = pd.concat(parts, ignore_index=True)
+    g = long.groupby(["dataset", "method", "k", "source"], sort=True)
+    table = pd.DataFrame({"n": g.size(), "comprehensiveness": g["comprehensiveness"].mean(),
+                          "sufficiency": g["sufficiency"].mean(), "p_full": g["p_full"].mean()}).reset_index().round(4)
+    note = ("ERASER (DeYoung et al. 2020) on training examples the teacher answered: comprehensiveness = p(answer) - "
+            "p(answer | the words deleted from the example's text), sufficiency = p(answer) - p(answer | only the "
+            "words left); p: the probability of the teacher's own answer (the attributed continuation); source "
+            "`random`: k random words of the same input. Means over n examples.")
+    io.write_text(table.to_csv(index=False), csv_out)
+    io.write_text(markdown(table) + "\n\n" + note + "\n", md_out)
+    if html_out:
+        io.write_text(html_page("Faithfulness of the top-k words", [("", table)], note), html_out)
+    return table
+
+
 # ---------------------------------------------------------------------------------- student
 
 def train_student(model: str, train_examples: str, valid_examples: str, rationale_file: str | None, out_dir: str,
@@ -316,21 +377,13 @@ def train_student(model: str, train_examples: str, valid_examples: str, rational
 
 def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings: dict,
              teacher_attributions: str | None = None) -> dict:
-    """Test accuracy; with the teacher's test attributions, also the overlap of top-k words.
-
-    ``settings["answer"]``: ``generate`` (default; the answer is the generated text) or ``rank``
-    (the answer is the label-space entry the student gives the highest log-probability,
-    ``settings["normalise"]`` as :func:`akd.scoring.choose`); when ranked, the accuracy of the
-    generated answers is reported beside it (``generated_accuracy``).
-
-    ``settings["similarity"]`` (method, k, n, ...): the student is attributed with the same method
-    for its own answer on the first n test examples, and the Jaccard index between its top-k word
-    positions and the teacher's is averaged (:func:`akd.analyses.topk_similarity`).
-    """
+    """Test accuracy (answers as ``settings["answer"]`` says, :func:`akd.evaluation.answers`; when
+    ranked, the generated answers' accuracy beside it); with the teacher's test attributions, the
+    overlap of top-k words (``settings["similarity"]``: method, k, n; the Jaccard index of the
+    student's and the teacher's top-k positions on n test examples, :func:`akd.analyses.topk_similarity`)."""
     from .analyses import topk_similarity
-    from .generation import generate
+    from .evaluation import answers
     from .models import load_for, set_threads
-    from .scoring import ranked_answers
     from .tasks import PREFIX_LABEL, is_correct, label_space
 
     set_threads(settings.get("threads"))
@@ -338,23 +391,21 @@ def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings
     info = json.loads((Path(model_dir) / "train.json").read_text())
     prefix = PREFIX_LABEL if info.get("multitask") else ""
     df = read_examples(examples)
-    prompts = [prefix + x for x in df["input"]]
-    batch, max_input = int(settings.get("batch_size", 64)), int(settings.get("max_input_tokens", 1024))
-    preds = generated = generate(m, tok, prompts, batch, int(settings.get("max_new_tokens", 64)), max_input,
-                                 desc="evaluate")
+    how = settings.get("answer", "generate")
+    ask = dict(spaces=[label_space(t, c) for t, c in zip(df["task"], df["choices"])],
+               normalise=settings.get("normalise", "sum"), batch_size=int(settings.get("batch_size", 64)),
+               max_new_tokens=int(settings.get("max_new_tokens", 64)),
+               max_input_tokens=int(settings.get("max_input_tokens", 1024)))
+    preds = answers(m, tok, [prefix + x for x in df["input"]], how=how, **ask)
     extra = {}
-    if settings.get("answer", "generate") == "rank":
-        spaces = [label_space(t, c) for t, c in zip(df["task"], df["choices"])]
-        if any(s is None for s in spaces):
-            raise ValueError("answer: rank needs a label space (nli or mc), not math")  # the config check says so first
-        preds = ranked_answers(m, tok, prompts, spaces, settings.get("normalise", "sum"), batch, max_input)
-        hits = [is_correct(t, p, y) for t, p, y in zip(df["task"], generated, df["label"])]
-        extra["generated_accuracy"] = sum(hits) / max(1, len(hits))
+    if how == "rank":  # what the same checkpoint writes, beside what it ranks first
+        generated = answers(m, tok, [prefix + x for x in df["input"]], how="generate", **ask)
+        extra["generated_accuracy"] = sum(map(is_correct, df["task"], generated, df["label"])) / max(1, len(df))
     correct = [is_correct(t, p, y) for t, p, y in zip(df["task"], preds, df["label"])]
     io.write_parquet(pd.DataFrame({"id": df["id"], "label": df["label"], "prediction": preds, "correct": correct}),
                      out, schemas.EVAL_PREDICTIONS, {"model": model_dir})
-    metrics = {"accuracy": sum(correct) / max(1, len(correct)), "n": len(df), "answer": settings.get("answer", "generate"),
-               **extra, "best_step": info["best_step"], "best_valid_accuracy": info["best_valid_accuracy"]}
+    metrics = {"accuracy": sum(correct) / max(1, len(correct)), "n": len(df), "answer": how, **extra,
+               "best_step": info["best_step"], "best_valid_accuracy": info["best_valid_accuracy"]}
     sim = settings.get("similarity")
     if teacher_attributions and sim:
         teacher = io.read_parquet(teacher_attributions, schemas.ATTRIBUTIONS)

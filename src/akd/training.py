@@ -29,8 +29,7 @@ import torch
 
 from .precision import autocast
 from .progress import progress
-from .generation import generate
-from .scoring import ranked_answers
+from .evaluation import answers
 from .tasks import PREFIX_LABEL, PREFIX_RATIONALE, is_correct
 
 
@@ -145,15 +144,8 @@ def _loss(model, ids, mask, labels) -> torch.Tensor:
 
 
 def validation_accuracy(model, tokenizer, rows: Sequence[Example], task: str, cfg: TrainConfig, prefix: str) -> float:
-    prompts = [prefix + r.input for r in rows]
-    if cfg.answer == "rank":
-        if any(r.choices is None for r in rows):
-            raise ValueError("answer: rank needs each validation example's label space (not for math)")
-        preds = ranked_answers(model, tokenizer, prompts, [r.choices for r in rows], cfg.normalise,
-                               cfg.eval_batch_size, cfg.max_input_tokens, show_progress=False)
-    else:
-        preds = generate(model, tokenizer, prompts, cfg.eval_batch_size, cfg.max_new_tokens, cfg.max_input_tokens,
-                         show_progress=False)
+    preds = answers(model, tokenizer, [prefix + r.input for r in rows], [r.choices for r in rows], cfg.answer,
+                    cfg.normalise, cfg.eval_batch_size, cfg.max_new_tokens, cfg.max_input_tokens, show_progress=False)
     return float(np.mean([is_correct(task, p, r.label) for p, r in zip(preds, rows)])) if rows else 0.0
 
 

@@ -336,6 +336,28 @@ def overlap_items():
     ]
 
 
+#: training examples whose top-k words are tested for faithfulness (0: the analysis is off)
+FAITHFULNESS_N = int((config.get("analyses") or {}).get("faithfulness_examples", 0))
+
+
+def faithfulness_items():
+    if not FAITHFULNESS_N:
+        return []
+    return [
+        dict(dataset=d, method=m, k=k, faithfulness=f"{RESULTS}/{d}/teacher/{TEACHER}/faithfulness/{m}/k{k}.parquet")
+        for d in DATASETS
+        for m in METHODS
+        for k in KS
+    ]
+
+
+def faithfulness_settings(dataset, method):
+    """The teacher's model and batch sizes (as attribution loads it) and how many examples."""
+    settings = attribution_settings(dataset, method)
+    keep = ("model", "gguf_file", "trust_remote_code", "device", "batch_size", "max_input_tokens")
+    return as_params({**{k: settings[k] for k in keep if k in settings}, "n": FAITHFULNESS_N})
+
+
 def teacher_table_items():
     return [
         dict(dataset=d, split=s, metrics=f"{RESULTS}/{d}/teacher/{TEACHER}/predictions/{s}.json")
@@ -361,12 +383,14 @@ def teacher_targets():
     attributions are made when students are evaluated against them.)"""
     html = [f"{RESULTS}/{d}/teacher/{TEACHER}/attributions/{m}/train.html" for d in DATASETS for m in METHODS]
     attributions = [f"{RESULTS}/{d}/teacher/{TEACHER}/attributions/{m}/train.parquet" for d in DATASETS for m in METHODS]
+    faithfulness = [f"{RESULTS}/tables/faithfulness.csv"] if FAITHFULNESS_N else []
     return [
         f"{RESULTS}/tables/teacher.csv",
         f"{RESULTS}/tables/teacher.md",
         f"{RESULTS}/tables/answer_overlap.csv",
         *html,
         *attributions,
+        *faithfulness,
     ]
 
 
