@@ -1,0 +1,51 @@
+"""The teacher's chain of thought (akd.cot): the few-shot prompt, and its outputs read back in
+PaLM's style, in the looser style of a small instruct model, and without an answer."""
+
+from akd.cot import Demo, answer_sentence, cot_prompt, demos_from_rows, parse_cot
+
+CHOICES = ["park", "coloring book", "garden center", "math problem", "gravity"]
+
+
+def test_palm_style_outputs_parse_as_the_dss_source_parses_them():
+    out = ("The question describes a subtraction. So the answer is (d) math problem.\n\n"
+           "Q: Where would you find a fox?\nA: ...")
+    assert parse_cot("mc", out, CHOICES) == ("The question describes a subtraction.", "math problem")
+    assert parse_cot("nli", "A man cannot sleep and run. So the answer is contradiction.\n\nPremise: x",
+                     []) == ("A man cannot sleep and run.", "contradiction")
+    assert parse_cot("math", "He had 84 and shared them by 2. The answer is (84 / 2).\n\nQ: next",
+                     []) == ("He had 84 and shared them by 2.", "(84 / 2)")
+
+
+def test_smollm2_style_outputs_parse_too():
+    # no "So", the choice's text without its letter, the answer on its own line, bold markup
+    out = "Three apples fall off a tree, which is arithmetic.\nThe answer is math problem."
+    assert parse_cot("mc", out, CHOICES) == ("Three apples fall off a tree, which is arithmetic.", "math problem")
+    out = "Apples fall because of **gravity**.\n\nAnswer: (e)"
+    assert parse_cot("mc", out, CHOICES) == ("Apples fall because of **gravity**.", "gravity")
+    rationale, answer = parse_cot("nli", "The premise does not say where he is. The answer is neutral", [])
+    assert (rationale, answer) == ("The premise does not say where he is.", "neutral")
+    assert parse_cot("math", "She has 5 + 3 apples, so the answer is 5 + 3 = 8.", [])[1] == "5 + 3"
+
+
+def test_outputs_without_an_answer_are_unparsed():
+    assert parse_cot("mc", "I am not sure what the question means.", CHOICES)[1] is None
+    assert parse_cot("nli", "", [])[1] is None
+    assert parse_cot("mc", "So the answer is (z) a spaceship.", CHOICES)[1] is None
+
+
+def test_the_prompt_shows_demonstrations_then_asks():
+    demos = [(Demo("Q1?\nAnswer Choices:\n(a) x\n(b) y", "Because y.", "y"), ["x", "y"])]
+    prompt = cot_prompt("mc", "Q2?\nAnswer Choices:\n(a) u\n(b) v", demos)
+    assert prompt == ("Q: Q1?\nAnswer Choices:\n(a) x\n(b) y\nA: Because y. So the answer is (b) y.\n\n"
+                      "Q: Q2?\nAnswer Choices:\n(a) u\n(b) v\nA:")
+    # a demonstration's answer sentence reads back to its answer
+    assert parse_cot("mc", "Because y. " + answer_sentence("mc", "y", ["x", "y"]), ["x", "y"]) == ("Because y.", "y")
+    assert answer_sentence("math", "( 1 + 2 )") == "The answer is ( 1 + 2 )."
+
+
+def test_demonstrations_are_seeded_correct_palm_rows_never_the_example():
+    rows = [{"id": str(i), "input": f"q{i}", "label": "a", "choices": ["a", "b"], "llm_rationale": f"r{i}",
+             "llm_label": "a" if i % 2 else "b"} for i in range(10)]
+    picked = demos_from_rows(rows, 3, seed=1, exclude="1")
+    assert len(picked) == 3 and all(d.answer == "a" and d.input != "q1" for d, _ in picked)
+    assert picked == demos_from_rows(rows, 3, seed=1, exclude="1") != demos_from_rows(rows, 3, seed=2, exclude="1")
