@@ -27,6 +27,11 @@ def test_smollm2_style_outputs_parse_too():
     assert parse_cot("math", "She has 5 + 3 apples, so the answer is 5 + 3 = 8.", [])[1] == "5 + 3"
 
 
+def test_an_answer_alone_has_no_rationale():
+    assert parse_cot("nli", "entailment", []) == ("", "entailment")
+    assert parse_cot("nli", "The premise is about a dog.\nneutral", []) == ("The premise is about a dog.", "neutral")
+
+
 def test_outputs_without_an_answer_are_unparsed():
     assert parse_cot("mc", "I am not sure what the question means.", CHOICES)[1] is None
     assert parse_cot("nli", "", [])[1] is None
@@ -44,8 +49,53 @@ def test_the_prompt_shows_demonstrations_then_asks():
 
 
 def test_demonstrations_are_seeded_correct_palm_rows_never_the_example():
-    rows = [{"id": str(i), "input": f"q{i}", "label": "a", "choices": ["a", "b"], "llm_rationale": f"r{i}",
+    rows = [{"id": str(i), "task": "mc", "input": f"q{i}", "label": "a", "choices": ["a", "b"], "llm_rationale": f"r{i}",
              "llm_label": "a" if i % 2 else "b"} for i in range(10)]
     picked = demos_from_rows(rows, 3, seed=1, exclude="1")
     assert len(picked) == 3 and all(d.answer == "a" and d.input != "q1" for d, _ in picked)
     assert picked == demos_from_rows(rows, 3, seed=1, exclude="1") != demos_from_rows(rows, 3, seed=2, exclude="1")
+
+
+def test_the_workflow_trains_a_student_on_the_teachers_chains_of_thought(tmp_path):
+    """The tiny config with the cot variant: the teacher writes a chain of thought for every
+    training example (in two shards on syn-math, merged), a cot student trains on those it could
+    read back and reaches the accuracy table."""
+    import pandas as pd
+    import yaml
+
+    from workflow_helpers import TINY, snakemake
+
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["attribution"]["methods"] = ["saliency"]
+    cfg["student"]["variants"] = ["standard", "cot"]
+    cfg["teacher"]["cot"] = {"shots": 2, "max_new_tokens": 12}
+    path = tmp_path / "cot.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    run = snakemake("--cores", "2", "--configfile", str(path), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    logs = tmp_path / "results/logs"
+    assert (logs / "syn-nli/teacher/teacher-nano/cot_train.log").exists()  # one job; two shards, merged:
+    assert {p.name for p in (logs / "syn-math/teacher/teacher-nano").glob("*cot*")} == {
+        "cot_train-0-of-2.log", "cot_train-1-of-2.log", "merge_cot_train.log"}
+    for ds, n in (("syn-nli", 120), ("syn-math", 120)):
+        cot = pd.read_parquet(tmp_path / f"results/{ds}/teacher/teacher-nano/cot/train.parquet")
+        assert len(cot) == n and cot["prompt"].str.count("\nA:").eq(3).all()  # two demonstrations, then the example
+        assert (cot["rationale"].eq("") | cot["parsed"]).all()
+    table = pd.read_csv(tmp_path / "results/tables/accuracy.csv")
+    assert set(table["variant"]) == {"standard", "cot"}
+
+
+def test_cot_without_demonstrations_or_llm_rationales_is_a_config_error(tmp_path):
+    import yaml
+
+    from workflow_helpers import TINY, snakemake
+
+    cfg = yaml.safe_load(TINY.read_text())
+    data = str(tmp_path / "t.jsonl")
+    cfg["datasets"] = {"mine": {"source": "file", "task": "nli", "files": {"train": data, "valid": data, "test": data}}}
+    (tmp_path / "t.jsonl").write_text('{"premise": "a", "hypothesis": "b", "label": 0}\n')
+    cfg["student"]["variants"] = ["cot"]
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    run = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
+    assert run.returncode != 0 and "teacher.cot.demos" in run.stdout + run.stderr

@@ -113,6 +113,12 @@ def check(config: dict) -> None:
         if maths:
             raise ConfigError(f"student.answer: rank needs a label space, and {maths} are math (answers are "
                               "equations, generated); use generate, or run the math datasets in another config")
+    student = config.get("student") or {}
+    if "cot" in student.get("variants", []) and not (config["teacher"].get("cot") or {}).get("demos"):
+        bare = sorted(n for n, ds in config["datasets"].items() if not has_llm_rationales(ds))
+        if bare:
+            raise ConfigError(f"student.variants: cot draws the teacher's demonstrations from LLM rationales, and "
+                              f"{bare} have none; write demonstrations in teacher.cot.demos (input, rationale, answer)")
     control = config["rationales"].get("control_method")
     if control and control not in config["attribution"]["methods"]:
         raise ConfigError(f"rationales.control_method: {control!r} is not one of attribution.methods "

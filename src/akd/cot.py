@@ -23,9 +23,9 @@ from typing import Sequence
 
 from .answers import parse_answer
 from .sources.dss import parse_llm_output
-from .tasks import CHOICE_LETTERS
+from .tasks import CHOICE_LETTERS, fields_dict
 
-_CUT = re.compile(r"\n\s*(?:Q:|Premise:)")
+_CUT = re.compile(r"\n\s*Q:")
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,48 @@ def answer_sentence(task: str, answer: str, choices: Sequence[str] = ()) -> str:
     return f"So the answer is {answer}."
 
 
-def demos_from_rows(rows: Sequence[dict], n: int, seed: int, exclude: str | None = None) -> list[tuple[Demo, list]]:
-    """``n`` demonstrations drawn (seeded) from training rows whose LLM rationale exists and whose
-    LLM answer is the gold label; with the row's choices (for the answer sentence)."""
-    usable = [r for r in rows if r.get("llm_rationale") and r.get("llm_label") == r["label"] and r["id"] != exclude]
+def question(row: dict) -> str:
+    """An example as a question after ``Q:``: the student's input, except NLI, which reads
+    ``Premise: ...`` and ``Hypothesis: ...`` on two lines (DSS's form for the student keeps a
+    ``</s>`` between them)."""
+    if row["task"] == "nli":
+        fields = fields_dict(row["fields"])
+        return f"Premise: {fields['premise']}\nHypothesis: {fields['hypothesis']}"
+    return row["input"]
+
+
+def usable_rows(rows: Sequence[dict]) -> list[dict]:
+    """Training rows that can demonstrate: an LLM rationale whose LLM answer is the gold label."""
+    return [r for r in rows if r.get("llm_rationale") and r.get("llm_label") == r["label"]]
+
+
+def demos_from_rows(rows: Sequence[dict], n: int, seed: int, exclude: str | None = None,
+                    usable: Sequence[dict] | None = None) -> list[tuple[Demo, list]]:
+    """``n`` demonstrations drawn (seeded) from the usable training rows (:func:`usable_rows`,
+    given or computed), never ``exclude``; with each row's choices (for the answer sentence)."""
+    usable = usable_rows(rows) if usable is None else usable
     rng = random.Random(seed)
-    picked = rng.sample(usable, min(n, len(usable)))
-    return [(Demo(r["input"], r["llm_rationale"].strip(), r["label"]), list(r.get("choices") or [])) for r in picked]
+    picked = [r for r in rng.sample(list(usable), min(n + 1, len(usable))) if r["id"] != exclude][:n]
+    return [(Demo(question(r), r["llm_rationale"].strip(), r["label"]), choices_of(r)) for r in picked]
+
+
+def choices_of(row: dict) -> list[str]:
+    """A row's choices as a list (a Parquet row holds an array; none outside multiple choice)."""
+    c = row.get("choices")
+    return [] if c is None else [str(x) for x in c]
+
+
+def config_demos(entries: Sequence[dict]) -> list[tuple[Demo, list]]:
+    """Demonstrations written in the config: ``input``, ``rationale``, ``answer`` (and ``choices``
+    for multiple choice, so the answer sentence names its letter)."""
+    return [(Demo(e["input"], e["rationale"].strip(), e["answer"]), list(e.get("choices") or [])) for e in entries]
+
+
+def example_seed(seed: int, ex_id: str) -> int:
+    """A seed per example (its demonstrations), stable across runs and shards."""
+    import zlib
+
+    return (int(seed) * 1_000_003 + zlib.crc32(str(ex_id).encode())) % (2**32)
 
 
 def cot_prompt(task: str, text: str, demos: Sequence[tuple[Demo, list]]) -> str:
@@ -71,6 +106,9 @@ def parse_cot(task: str, output: str, choices: Sequence[str] = ()) -> tuple[str,
         answer = parse_answer("mc", answer, choices)  # "So the answer is wooded area" with other wording
     if answer is None:
         answer = parse_answer(task, text, choices)
-        if answer is not None:  # the rationale: what precedes the last sentence that states the answer
-            rationale = re.split(r"(?i)(?:so\s+)?(?:the\s+)?(?:final\s+)?answer\s*(?:is|:)", text)[0].strip() or text
+        if answer is not None:  # the rationale: what precedes the statement of the answer
+            parts = re.split(r"(?i)(?:so\s+)?(?:the\s+)?(?:final\s+)?answer\s*(?:is|:)", text)
+            lines = text.splitlines()
+            # no "answer is": the answer stands on the last line, the rationale (if any) before it
+            rationale = parts[0] if len(parts) > 1 else "\n".join(lines[:-1])
     return rationale.strip(), answer

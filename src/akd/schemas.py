@@ -54,6 +54,19 @@ ATTRIBUTIONS = pa.schema(
     ]
 )
 
+#: The teacher's chain of thought on each training example (akd.cot), one row per example.
+COT = pa.schema(
+    [
+        ("id", pa.string()),
+        ("prompt", pa.string()),  # the few-shot prompt exactly as the teacher read it
+        ("output", pa.string()),  # what it wrote
+        ("rationale", pa.string()),  # the rationale read from it ('' when unparsed)
+        ("answer", pa.string()),  # its answer in the label space ('' when unparsed)
+        ("parsed", pa.bool_()),
+        ("correct", pa.bool_()),
+    ]
+)
+
 #: ERASER faithfulness of each example's word sets (akd.faithfulness), one row per example and source.
 FAITHFULNESS = pa.schema(
     [

@@ -131,6 +131,26 @@ def teacher_predict(model: str, examples: str, out: str, metrics_out: str | None
     return result
 
 
+def teacher_cot(model: str, examples: str, out: str, metrics_out: str | None, settings: dict,
+                shard: tuple[int, int] | None = None) -> None:
+    """The teacher's chain of thought on each training example (few-shot, in DSS's form), read back
+    into rationale and answer (:func:`akd.teacher.chains_of_thought`); ``shard=(i, n)``: the i-th of n."""
+    from .models import load_for, set_threads
+    from .teacher import chains_of_thought, cot_metrics
+
+    set_threads(settings.get("threads"))
+    records = read_examples(examples).to_dict("records")
+    keep = list(range(len(records)))
+    if shard is not None:
+        keep = _shard_rows([len(r["input"]) for r in records], int(settings.get("batch_size", 16)), shard)
+    m, tok = load_for(model, settings)
+    rows, seconds = chains_of_thought(m, tok, [records[i] for i in keep], settings, records)
+    log.info("%d of %d chains of thought ended in an answer", int(rows["parsed"].sum()), len(rows))
+    io.write_parquet(rows, out, schemas.COT, {"model": model, "settings": settings, "seconds": round(seconds, 2)})
+    if metrics_out:
+        io.write_json(cot_metrics(rows, seconds), metrics_out)
+
+
 def teacher_check(dataset: str, split_metrics: dict[str, str], out: str, max_unparsed: float, accept: bool) -> dict:
     """Stop before attribution when the teacher is not answering (see :func:`akd.teacher.check`)."""
     from .teacher import check
@@ -201,7 +221,7 @@ def merge_shards(shards: Sequence[str], examples: str, out: str, schema, metrics
                  predictions: str | None = None, target: str = "prediction") -> None:
     """Concatenate shard tables back into the split's example order; every example exactly once
     (for attributions, given the teacher's ``predictions``: every attributable example)."""
-    from .teacher import attributable, metrics
+    from .teacher import attributable, cot_metrics, metrics
 
     merged = pd.concat([io.read_parquet(p, schema) for p in shards], ignore_index=True)
     ex = read_examples(examples)
@@ -224,7 +244,8 @@ def merge_shards(shards: Sequence[str], examples: str, out: str, schema, metrics
             meta[key] = sum(int(m.get(key, 0)) for m in metas)
     io.write_parquet(merged, out, schema, meta)
     if metrics_out is not None:
-        io.write_json(metrics(merged, ex, seconds, meta.get("info") or {}), metrics_out)
+        got = cot_metrics(merged, seconds) if schema == schemas.COT else metrics(merged, ex, seconds, meta.get("info") or {})
+        io.write_json(got, metrics_out)
     log.info("merged %d shards: %d examples", len(shards), len(merged))
 
 
@@ -356,11 +377,14 @@ def train_student(model: str, train_examples: str, valid_examples: str, rational
     from .models import load_for, set_threads
     from .tasks import label_space
     from .training import Example, TrainConfig, result_info, save_trained, seed_everything, student_examples, train
+    from .variants import parse
 
     set_threads(settings.get("threads"))
     cfg = TrainConfig.from_dict({**settings["train"], "seed": int(settings["seed"])})
     df = read_examples(train_examples)
-    table = io.read_parquet(rationale_file, schemas.RATIONALES) if rationale_file else None
+    cot = parse(variant).kind.rationale == "cot"  # the teacher's own rationales: those it answered
+    table = io.read_parquet(rationale_file, schemas.COT if cot else schemas.RATIONALES) if rationale_file else None
+    table = table[table["parsed"] & (table["rationale"] != "")] if cot else table
     teacher = io.read_parquet(teacher_labels, schemas.PREDICTIONS) if teacher_labels else None
     rows, multitask = student_examples(df, variant, table, log=log.info, teacher=teacher)
     valid = read_examples(valid_examples)

@@ -210,3 +210,70 @@ def attribution_inputs(examples: pd.DataFrame, preds: pd.DataFrame, target: str
     prompts = [Rendered(r.prompt, tuple(zip(r.span_field, (int(a) for a in r.span_start), (int(b) for b in r.span_end))))
                for r in preds.itertuples()]
     return examples.to_dict("records"), targets, prompts, skipped
+
+
+# ------------------------------------------------------------------------- chain of thought
+
+def cot_prompts(records: Sequence[dict], settings: dict, tokenizer, pool: Sequence[dict]) -> tuple[list[str], bool]:
+    """The few-shot chain-of-thought prompt of each example (:mod:`akd.cot`), in the teacher's chat
+    template when it answers in one; and whether it does.  ``pool``: the training rows that
+    demonstrations are drawn from when ``settings["cot"]["demos"]`` does not give them."""
+    from .cot import config_demos, cot_prompt, demos_from_rows, example_seed, question, usable_rows
+    from .prompts import PromptError
+
+    cot = settings.get("cot") or {}
+    shots, seed = int(cot.get("shots", 3)), int(cot.get("seed", 0))
+    fixed = config_demos(cot["demos"]) if cot.get("demos") else None
+    usable = usable_rows(pool) if fixed is None else []
+    if fixed is None and shots and not usable:
+        raise PromptError("teacher.cot: no training example has an LLM rationale with the right answer to "
+                          "demonstrate with; give demonstrations in teacher.cot.demos (input, rationale, answer)")
+    chat = use_chat(settings.get("chat", "auto"), tokenizer,
+                    " ".join(str(settings.get(k) or "") for k in ("model", "gguf_file")))
+    out = []
+    for r in records:
+        demos = fixed if fixed is not None else demos_from_rows(pool, shots, example_seed(seed, r["id"]), r["id"], usable)
+        text = cot_prompt(r["task"], question(r), demos)
+        if chat:
+            text = tokenizer.apply_chat_template([{"role": "user", "content": text}], tokenize=False,
+                                                 add_generation_prompt=True)
+        out.append(text)
+    return out, chat
+
+
+def chains_of_thought(model, tokenizer, records: Sequence[dict], settings: dict, pool: Sequence[dict],
+                      show_progress: bool = True) -> tuple[pd.DataFrame, float]:
+    """The teacher's chain of thought on each example, generated and read back (COT rows), and
+    the seconds generation took."""
+    import time
+
+    from .cot import choices_of, parse_cot
+    from .generation import generate
+
+    prompts, chat = cot_prompts(records, settings, tokenizer, pool)
+    cot = settings.get("cot") or {}
+    t0 = time.time()
+    outputs = generate(model, tokenizer, prompts, int(settings.get("batch_size", 16)),
+                       int(cot.get("max_new_tokens", 128)), int(settings.get("max_input_tokens", 2048)),
+                       desc="chain of thought", show_progress=show_progress, add_special_tokens=not chat, raw=True)
+    seconds = time.time() - t0
+    read = [parse_cot(r["task"], o, choices_of(r)) for r, o in zip(records, outputs)]
+    rows = pd.DataFrame({
+        "id": [r["id"] for r in records], "prompt": prompts, "output": outputs,
+        "rationale": [rat if ans is not None else "" for rat, ans in read],
+        "answer": [ans or "" for _, ans in read], "parsed": [ans is not None for _, ans in read],
+        "correct": [ans is not None and is_correct(r["task"], ans, r["label"]) for r, (_, ans) in zip(records, read)],
+    })
+    return rows, seconds
+
+
+def cot_metrics(rows: pd.DataFrame, seconds: float) -> dict:
+    """How often the chain of thought ended in an answer, and how often a right one."""
+    n = len(rows)
+    parsed = int(rows["parsed"].sum()) if n else 0
+    words = rows.loc[rows["parsed"], "rationale"].str.split().str.len() if n else pd.Series(dtype=float)
+    usable = int((rows["parsed"] & (rows["rationale"] != "")).sum()) if n else 0
+    return {"n": n, "parsed": parsed, "unparsed_share": (n - parsed) / n if n else 0.0, "with_rationale": usable,
+            "accuracy": float(rows["correct"].mean()) if n else 0.0,
+            "rationale_words_mean": float(words.mean()) if len(words) else 0.0,
+            "seconds": round(seconds, 2), "examples_per_second": round(n / max(seconds, 1e-9), 2)}

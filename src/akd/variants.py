@@ -20,7 +20,8 @@ class Kind:
 
     ``rationale``: where its rationales come from: ``None`` (labels only), ``"attribution"`` (the
     teacher's top-k words by an attribution method), ``"control"`` (a control rationale file of k
-    words, named after the kind), ``"llm"`` (the dataset's LLM rationales column).
+    words, named after the kind), ``"llm"`` (the dataset's LLM rationales column), ``"cot"`` (the
+    teacher's own chains of thought, the ``teacher_cot`` stage).
     """
 
     name: str
@@ -43,6 +44,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("masked", "control", True, True, "labels + the teacher's top-k words that are not part of the gold answer "
                                           "(control)"),
     Kind("llm", "llm", False, False, "labels + the dataset's LLM rationales (DSS: PaLM's chain of thought)"),
+    Kind("cot", "cot", False, True, "labels + the teacher's own chain of thought (DSS with this teacher)"),
     Kind("seqkd", None, False, True, "the teacher's answers instead of the gold labels (sequence-level "
                                      "distillation, Kim and Rush 2016)", labels="teacher"),
     Kind("seqkd-saliency", "attribution", True, True, "the teacher's answers + its top-k words by each "

@@ -247,6 +247,8 @@ def variants(dataset):
 def rationale_input(wildcards):
     """The rationale file a run trains on (none for the kinds without one, or with the data's own)."""
     run = akd.variants.parse(wildcards.variant, METHODS)
+    if run.kind.rationale == "cot":
+        return [f"{RESULTS}/{wildcards.dataset}/teacher/{TEACHER}/cot/train.parquet"]
     if run.kind.rationale not in ("attribution", "control"):
         return []
     return [f"{RESULTS}/{wildcards.dataset}/rationales/{TEACHER}/{run.source}/k{run.k}/train.parquet"]
@@ -349,6 +351,13 @@ def faithfulness_items():
         for m in METHODS
         for k in KS
     ]
+
+
+def cot_settings(dataset):
+    """What the teacher's chain of thought uses: its model, chat setting, batch and the cot slice."""
+    teacher = teacher_settings(dataset)
+    keep = ("model", "gguf_file", "trust_remote_code", "chat", "batch_size", "max_input_tokens", "device")
+    return as_params({**{k: teacher[k] for k in keep if k in teacher}, "cot": dict(config["teacher"].get("cot") or {})})
 
 
 def faithfulness_settings(dataset, method):

@@ -5,6 +5,7 @@
 localrules:
     merge_predictions,
     merge_attributions,
+    merge_cot,
     teacher_check,
     teacher_table,
 
@@ -13,6 +14,7 @@ localrules:
 # otherwise the merge rules' inputs cannot be made and the one-job rules write the file.
 ruleorder: merge_predictions > teacher_predict
 ruleorder: merge_attributions > attribute
+ruleorder: merge_cot > teacher_cot
 
 
 rule teacher_finetune:
@@ -144,6 +146,60 @@ rule merge_attributions:
         "../../envs/akd.yaml"
     log:
         f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/merge_attributions_{{method}}_{{split}}.log",
+    script:
+        "../scripts/merge_shards.py"
+
+
+rule teacher_cot:
+    """The teacher's chain of thought on each training example (few-shot, DSS's form), read back
+    into rationale and answer, for the `cot` students. `teacher_cot_shard`: one shard."""
+    input:
+        model=teacher_input,
+        examples=f"{RESULTS}/{{dataset}}/data/{{split}}.parquet",
+        checked=checked_inputs,
+    output:
+        cot=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/cot/{{split}}.parquet",
+        metrics=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/cot/{{split}}.json",
+    params:
+        model=lambda w: teacher_dir(w.dataset),
+        settings=lambda w: cot_settings(w.dataset),
+        shard=None,
+    threads: threads_of("teacher")
+    resources:
+        **resources_of("teacher"),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/cot_{{split}}.log",
+    script:
+        "../scripts/teacher_cot.py"
+
+
+use rule teacher_cot as teacher_cot_shard with:
+    output:
+        cot=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/cot/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
+    params:
+        shard=lambda w: [int(w.shard), int(w.n)],
+    log:
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/cot_{{split}}-{{shard}}-of-{{n}}.log",
+
+
+rule merge_cot:
+    """A sharded split's chains of thought, back in the split's order."""
+    input:
+        shards=lambda w: shard_files(
+            f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/cot/shards/{{split}}-{{shard}}-of-{{n}}.parquet", w
+        ),
+        examples=f"{RESULTS}/{{dataset}}/data/{{split}}.parquet",
+    output:
+        cot=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/cot/{{split}}.parquet",
+        metrics=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/cot/{{split}}.json",
+    params:
+        table="cot",
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/merge_cot_{{split}}.log",
     script:
         "../scripts/merge_shards.py"
 
