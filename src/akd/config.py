@@ -192,6 +192,14 @@ def dataset_settings(config: dict, name: str) -> dict:
     return ds
 
 
+def has_human_rationales(config: dict, name: str) -> bool:
+    """Whether a dataset carries people's rationales (the plausibility analysis runs on it)."""
+    from .sources.dss import HUMAN_RATIONALES
+
+    ds = dataset_settings(config, name)
+    return ds["source"] == "dss" and ds["name"] in HUMAN_RATIONALES
+
+
 def has_llm_rationales(ds: dict) -> bool:
     """Whether a dataset carries LLM rationales (so the ``llm`` variant runs on it)."""
     if ds["source"] in ("dss", "synthetic"):

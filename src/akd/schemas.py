@@ -67,6 +67,9 @@ COT = pa.schema(
     ]
 )
 
+#: People's rationales for training examples, where the data has them (CoS-E, e-SNLI).
+HUMAN_RATIONALES = pa.schema([("id", pa.string()), ("rationale", pa.string())])
+
 #: ERASER faithfulness of each example's word sets (akd.faithfulness), one row per example and source.
 FAITHFULNESS = pa.schema(
     [

@@ -31,6 +31,16 @@ def prepare(dataset: dict, outputs: dict[str, str]) -> dict[str, int]:
     return counts
 
 
+def human_rationales(dataset: dict, out: str) -> int:
+    """The people's rationales of a dataset's training examples (those that have one)."""
+    from .prepare import load_splits
+
+    rows = [(e["id"], e["human_rationale"]) for e in load_splits(dataset)["train"] if e.get("human_rationale")]
+    io.write_parquet(pd.DataFrame(rows, columns=["id", "rationale"]), out, schemas.HUMAN_RATIONALES)
+    log.info("%d training examples have a human rationale", len(rows))
+    return len(rows)
+
+
 def build_model(preset: str, train_examples: str, out_dir: str, seed: int = 0) -> None:
     """A ``tiny:`` preset: tokenizer trained on the train split's text, random small model."""
     from .models import build_tiny, quiet_transformers
@@ -364,6 +374,34 @@ def faithfulness_table(items: Sequence[dict], csv_out: str, md_out: str, html_ou
     io.write_text(markdown(table) + "\n\n" + note + "\n", md_out)
     if html_out:
         io.write_text(html_page("Faithfulness of the top-k words", [("", table)], note), html_out)
+    return table
+
+
+def plausibility_table(items: Sequence[dict], csv_out: str, md_out: str, html_out: str | None = None) -> pd.DataFrame:
+    """Per dataset, method, k and source (the method's top-k words, or k random words): mean
+    precision, recall and F1 of the words against people's rationales (:mod:`akd.plausibility`)."""
+    from .plausibility import agreement
+    from .report import html_page, markdown
+
+    rows = []
+    for it in items:
+        human = io.read_parquet(it["human"], schemas.HUMAN_RATIONALES).set_index("id")["rationale"]
+        for source, path in ((it["method"], it["top"]), ("random", it["random"])):
+            chosen = io.read_parquet(path, schemas.RATIONALES).set_index("id")["words"]
+            ids = [i for i in chosen.index if i in human.index]
+            scores = pd.DataFrame([agreement(list(chosen[i]), human[i]) for i in ids],
+                                  columns=["precision", "recall", "f1"])
+            rows.append({"dataset": it["dataset"], "method": it["method"], "k": int(it["k"]), "source": source,
+                         "n": len(ids), **scores.mean().round(4).to_dict()})
+    table = pd.DataFrame(rows)
+    note = ("Agreement of the teacher's top-k words (source: the method) and of k random words of the same input "
+            "(source: random) with people's rationales (CQA: CoS-E's highlighted words; e-SNLI: the words of the "
+            "first explanation): precision = share of the k words in the person's, recall = share of the person's "
+            "words among the k, F1; word types, lower-cased, punctuation left out; means over n training examples.")
+    io.write_text(table.to_csv(index=False), csv_out)
+    io.write_text(markdown(table) + "\n\n" + note + "\n", md_out)
+    if html_out:
+        io.write_text(html_page("Plausibility of the top-k words", [("", table)], note), html_out)
     return table
 
 

@@ -1,8 +1,11 @@
-# How good the rationales are: faithfulness of the top-k words to the teacher (ERASER), beside k
-# random words of the same input. On when `analyses.faithfulness_examples` > 0.
+# How good the rationales are, beside k random words of the same input: faithfulness of the top-k
+# words to the teacher (ERASER; on when `analyses.faithfulness_examples` > 0) and their agreement
+# with people's rationales where the data has them (on with `analyses.plausibility: true`).
 
 localrules:
     faithfulness_table,
+    human_rationales,
+    plausibility_table,
 
 
 rule faithfulness:
@@ -46,3 +49,39 @@ rule faithfulness_table:
         f"{RESULTS}/logs/faithfulness_table.log",
     script:
         "../scripts/faithfulness_table.py"
+
+
+rule human_rationales:
+    """People's rationales of the training examples, where the source has them (CoS-E, e-SNLI)."""
+    input:
+        prepare_inputs,
+    output:
+        f"{RESULTS}/{{dataset}}/data/human_rationales.parquet",
+    params:
+        dataset=lambda w: dataset_settings(w.dataset),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{RESULTS}/logs/{{dataset}}/human_rationales.log",
+    script:
+        "../scripts/human_rationales.py"
+
+
+rule plausibility_table:
+    """Per dataset, method, k and source: precision, recall and F1 of the words against people's."""
+    input:
+        top=paths(plausibility_items(), "top"),
+        random=paths(plausibility_items(), "random"),
+        human=paths(plausibility_items(), "human"),
+    output:
+        csv=f"{RESULTS}/tables/plausibility.csv",
+        md=f"{RESULTS}/tables/plausibility.md",
+        html=report(f"{RESULTS}/tables/plausibility.html", caption="../report/plausibility.rst", category="Analyses"),
+    params:
+        analyses=keys(plausibility_items(), "dataset", "method", "k"),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{RESULTS}/logs/plausibility_table.log",
+    script:
+        "../scripts/plausibility_table.py"

@@ -360,6 +360,25 @@ def cot_settings(dataset):
     return as_params({**{k: teacher[k] for k in keep if k in teacher}, "cot": dict(config["teacher"].get("cot") or {})})
 
 
+def plausibility_items():
+    if not (config.get("analyses") or {}).get("plausibility"):
+        return []
+    return [
+        dict(
+            dataset=d,
+            method=m,
+            k=k,
+            top=f"{RESULTS}/{d}/rationales/{TEACHER}/{m}/k{k}/train.parquet",
+            random=f"{RESULTS}/{d}/rationales/{TEACHER}/random/k{k}/train.parquet",
+            human=f"{RESULTS}/{d}/data/human_rationales.parquet",
+        )
+        for d in DATASETS
+        if akd.config.has_human_rationales(config, d)
+        for m in METHODS
+        for k in KS
+    ]
+
+
 def faithfulness_settings(dataset, method):
     """The teacher's model and batch sizes (as attribution loads it) and how many examples."""
     settings = attribution_settings(dataset, method)
@@ -393,6 +412,7 @@ def teacher_targets():
     html = [f"{RESULTS}/{d}/teacher/{TEACHER}/attributions/{m}/train.html" for d in DATASETS for m in METHODS]
     attributions = [f"{RESULTS}/{d}/teacher/{TEACHER}/attributions/{m}/train.parquet" for d in DATASETS for m in METHODS]
     faithfulness = [f"{RESULTS}/tables/faithfulness.csv"] if FAITHFULNESS_N else []
+    faithfulness += [f"{RESULTS}/tables/plausibility.csv"] if plausibility_items() else []
     return [
         f"{RESULTS}/tables/teacher.csv",
         f"{RESULTS}/tables/teacher.md",

@@ -13,6 +13,10 @@ from pathlib import Path
 
 from .common import DataError, make_example, mc_fields, nli_label, read_jsonl, read_text
 
+#: The human rationales a DSS dataset carries (its column): CoS-E's extractive explanation (the
+#: highlighted words of the question) for CQA, the first annotator's explanation for e-SNLI.
+HUMAN_RATIONALES = {"cqa": "extractive_explanation", "esnli": "explanation_1"}
+
 _MC_ANSWER = re.compile(r"So the answer is\s*(?:\(([a-e])\))?\s*(.*)$", re.S)
 _MATH_ANSWER = re.compile(r"The answer is\s*(.*)$", re.S)
 _NLI_ANSWER = re.compile(r"So the answer is\s*(.*)$", re.S)
@@ -143,5 +147,9 @@ def load_split(root: str | Path, name: str, task: str, file_split: str) -> list[
         rationale, llm_label = (None, None)
         if llm is not None:
             rationale, llm_label = parse_llm_output(task, llm[i], choices)
-        out.append(make_example(ex_id, task, fields, label, choices, rationale, llm_label, where))
+        example = make_example(ex_id, task, fields, label, choices, rationale, llm_label, where)
+        human = row.get(HUMAN_RATIONALES.get(name, ""))
+        if isinstance(human, str) and human.strip():
+            example["human_rationale"] = human  # not an examples column: the plausibility analysis reads it
+        out.append(example)
     return out

@@ -1,0 +1,59 @@
+"""Plausibility (akd.plausibility): agreement of top-k words with people's rationales, on hand-made
+rows; the DSS reader keeps CoS-E's and e-SNLI's rationales aside; the workflow plans the table
+only where the data has them."""
+
+import pandas as pd
+import pytest
+import yaml
+
+from akd import io, schemas, stages
+from akd.plausibility import agreement, word_set
+from akd.sources.dss import load_split
+from dss_fixture import write_dss
+from workflow_helpers import ROOT, job_counts, snakemake
+
+
+def test_precision_recall_and_f1_of_hand_made_rows():
+    human = "The beaver gets its supplies, wood, from a wooded area."
+    assert word_set(human) >= {"beaver", "supplies", "wood", "wooded", "area"} and "," not in word_set(human)
+    assert agreement(["supplies", "wooded", "zoo"], human) == pytest.approx((2 / 3, 2 / 10, 2 * (2 / 3) * (2 / 10) / (2 / 3 + 2 / 10)))  # 10 word types
+    assert agreement(["Beaver", "."], human) == pytest.approx((1.0, 1 / 10, 2 * (1 / 10) / (1 + 1 / 10)))  # case; "." never counts
+    assert agreement(["zoo"], human) == (0.0, 0.0, 0.0)
+    assert agreement(["zoo"], "") == (0.0, 0.0, 0.0)
+
+
+def test_the_dss_reader_keeps_cos_e_and_esnli_rationales(tmp_path):
+    root = write_dss(tmp_path / "dss")
+    assert {e["human_rationale"] for e in load_split(root, "cqa", "mc", "train")} == {"supplies"}
+    assert {e["human_rationale"] for e in load_split(root, "esnli", "nli", "test")} == {"e1"}
+    assert all("human_rationale" not in e for e in load_split(root, "anli1", "nli", "test"))
+
+
+def test_the_table_scores_the_method_beside_random_words(tmp_path):
+    human = tmp_path / "human.parquet"
+    io.write_parquet(pd.DataFrame({"id": ["a", "b"], "rationale": ["wooded area", "a body of water"]}), human,
+                     schemas.HUMAN_RATIONALES)
+
+    def rationales(path, words):
+        rows = [{"id": i, "rationale": " ".join(w), "words": w, "positions": list(range(len(w)))} for i, w in words.items()]
+        io.write_parquet(pd.DataFrame(rows), path, schemas.RATIONALES)
+        return str(path)
+
+    top = rationales(tmp_path / "top.parquet", {"a": ["wooded", "area"], "b": ["water", "zoo"], "c": ["x", "y"]})
+    rnd = rationales(tmp_path / "rnd.parquet", {"a": ["beavers", "zoo"], "b": ["body", "zoo"]})
+    item = {"dataset": "cqa", "method": "saliency", "k": 2, "top": top, "random": rnd, "human": str(human)}
+    table = stages.plausibility_table([item], str(tmp_path / "p.csv"), str(tmp_path / "p.md"), str(tmp_path / "p.html"))
+    by = table.set_index("source")
+    assert by.loc["saliency", "n"] == 2  # "c" has no human rationale
+    assert by.loc["saliency", "precision"] == pytest.approx(0.75) and by.loc["random", "precision"] == pytest.approx(0.25)
+    assert "CoS-E" in (tmp_path / "p.md").read_text()
+
+
+def test_the_workflow_plans_plausibility_where_the_data_has_people_s_rationales(tmp_path, paper_offline):
+    over = tmp_path / "analyses.yaml"
+    over.write_text(yaml.safe_dump({"analyses": {"plausibility": True}}))
+    run = snakemake("-n", "--configfile", str(ROOT / "configs/paper.yaml"), str(paper_offline), str(over), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    counts = job_counts(run.stdout)
+    assert counts["human_rationales"] == 2 and counts["plausibility_table"] == 1  # cqa and esnli only
+    assert "results/cqa/data/human_rationales.parquet" in run.stdout and "results/svamp/data/human_rationales" not in run.stdout
