@@ -108,11 +108,11 @@ def test_out_of_memory_halves_the_batch_and_retries(tiny_models, monkeypatch):
     expected = attribute(model, tok, ex, targets, Settings(batch_size=1), show_progress=False)
     real, sizes = A.token_scores, []
 
-    def flaky(model, batch, settings):
+    def flaky(model, batch, settings, word_of_token=None):
         sizes.append(batch.input_ids.shape[0])
         if batch.input_ids.shape[0] > 2:
             raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(model, batch, settings)
+        return real(model, batch, settings, word_of_token)
 
     monkeypatch.setattr(A, "token_scores", flaky)
     got = attribute(model, tok, ex, targets, Settings(batch_size=5), show_progress=False)
@@ -128,3 +128,29 @@ def test_other_errors_are_not_swallowed(tiny_models, monkeypatch):
     monkeypatch.setattr(A, "token_scores", lambda *a: (_ for _ in ()).throw(RuntimeError("shape mismatch")))
     with pytest.raises(RuntimeError, match="shape mismatch"):
         attribute(model, tok, _examples(), ["x"] * 5, Settings(batch_size=5), show_progress=False)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_feature_ablation_is_the_fall_when_a_word_is_blanked(models64, arch):
+    """No captum: a word's feature-ablation score is log p(answer) minus log p(answer) with every
+    token of that word replaced by the pad embedding, computed one word at a time."""
+    from akd.attribution import split_words, token_to_word, tokenizer_pad_id
+
+    model, tok = models64[arch]
+    ex = _examples()[:2]
+    targets = ["entailment", "neutral"]
+    rows = attribute(model, tok, ex, targets, Settings(method="feature_ablation", batch_size=2), show_progress=False)
+    rendered = [render(e["task"], fields_dict(e["fields"]), "prompt", tok.eos_token) for e in ex]
+    batch = encode_batch(model, tok, [r.text for r in rendered], targets, 1024)
+    embed = input_embeddings(model)
+    pad = embed(torch.full_like(batch.input_ids, tokenizer_pad_id(model)))
+    with torch.no_grad():
+        full = answer_logprob(model, embed(batch.input_ids), batch.attention_mask, batch.labels)
+        for b, (e, r, row) in enumerate(zip(ex, rendered, rows)):
+            t2w = token_to_word(batch.offsets[b], split_words(r, fields_dict(e["fields"])), batch.special[b])
+            for j in range(0, len(row["words"]), 3):  # every third word
+                emb = embed(batch.input_ids).clone()
+                blank = torch.as_tensor(t2w == j)
+                emb[b, blank] = pad[b, blank]
+                fell = full[b] - answer_logprob(model, emb, batch.attention_mask, batch.labels)[b]
+                assert row["scores"][j] == pytest.approx(float(fell), rel=1e-6, abs=1e-10), (row["words"][j], j)

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from captum.attr import InputXGradient, IntegratedGradients, Saliency
+from captum.attr import FeatureAblation, InputXGradient, IntegratedGradients, Saliency
 
 from .generation import length_sorted_batches
 from .precision import autocast
@@ -35,7 +35,7 @@ from .scoring import continuation_ids, logprob_sum, prompt_encoding
 from .tasks import Rendered, fields_dict, render
 from .words import WORD
 
-METHODS = ("saliency", "input_x_gradient", "integrated_gradients")
+METHODS = ("saliency", "input_x_gradient", "integrated_gradients", "feature_ablation")
 
 
 @dataclass
@@ -194,8 +194,12 @@ def encode_batch(model, tokenizer, prompts: Sequence[str], targets: Sequence[str
     return Batch(ids, mask, labels, offs, specs)
 
 
-def token_scores(model, batch: Batch, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """(B, T) token scores and the (B,) answer log-probabilities, for one batch."""
+def token_scores(model, batch: Batch, settings: Settings, word_of_token: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """(B, T) token scores and the (B,) answer log-probabilities, for one batch.  ``word_of_token``
+    (B, T; -1 outside the example's words) groups tokens for ``feature_ablation``: every token of a
+    word gets the fall of the answer's log-probability when the word's tokens are all replaced by
+    the pad embedding (captum's ``FeatureAblation``, word j of every example in one forward)."""
     device = next(model.parameters()).device
     embed = input_embeddings(model)
     ids, mask, labels = batch.input_ids.to(device), batch.attention_mask.to(device), batch.labels.to(device)
@@ -212,6 +216,16 @@ def token_scores(model, batch: Batch, settings: Settings) -> tuple[np.ndarray, n
         g = Saliency(forward).attribute(emb, additional_forward_args=args, abs=False).detach()
         g = g.double() if g.dtype != torch.float64 else g
         scores = {"l2": lambda: g.norm(dim=-1), "l1": lambda: g.abs().sum(-1), "sum": lambda: g.sum(-1)}[settings.reduce]()
+    elif settings.method == "feature_ablation":
+        if word_of_token is None:
+            raise ValueError("feature_ablation needs the words of each token")
+        words = torch.as_tensor(word_of_token, device=device)
+        mask_ids = torch.where(words >= 0, words, int(words.max()) + 1)  # one feature for all non-word tokens
+        base = embed(torch.full_like(ids, tokenizer_pad_id(model))).detach()
+        with torch.no_grad():
+            scores = FeatureAblation(forward).attribute(
+                emb.detach(), baselines=base, additional_forward_args=args,
+                feature_mask=mask_ids.unsqueeze(-1).expand_as(emb)).double()[..., 0]
     elif settings.method == "input_x_gradient":
         scores = InputXGradient(forward).attribute(emb, additional_forward_args=args).detach().double().sum(-1)
     else:
@@ -302,9 +316,11 @@ def attribute(
         idx = pending.pop(0)
         batch = encode_batch(model, tokenizer, [rendered[i].text for i in idx], [targets[i] for i in idx],
                              settings.max_input_tokens, add_special_tokens)
+        words = [split_words(rendered[i], fields_dict(examples[i]["fields"])) for i in idx]
+        t2w = np.stack([token_to_word(batch.offsets[b], w, batch.special[b]) for b, w in enumerate(words)])
         try:
             with autocast(device, settings.precision):
-                scores, values = token_scores(model, batch, settings)
+                scores, values = token_scores(model, batch, settings, t2w)
         except RuntimeError as err:
             if not _is_oom(err) or len(idx) == 1:
                 raise
@@ -312,19 +328,18 @@ def attribute(
             half = len(idx) // 2
             pending[:0] = [idx[:half], idx[half:]]  # halve the batch and retry
             continue
+        how = "mean" if settings.method == "feature_ablation" else settings.aggregate  # its tokens share one value
         for b, i in enumerate(idx):
-            ex = examples[i]
-            words = split_words(rendered[i], fields_dict(ex["fields"]))
-            t2w = token_to_word(batch.offsets[b], words, batch.special[b])
+            w = words[b]
             rows[i] = {
-                "id": ex["id"],
+                "id": examples[i]["id"],
                 "target": targets[i],
                 "target_logprob": float(values[b]),
-                "words": words.text,
-                "word_field": words.field,
-                "word_start": words.start,
-                "word_end": words.end,
-                "scores": merge_scores(scores[b], t2w, len(words.text), settings.aggregate).tolist(),
+                "words": w.text,
+                "word_field": w.field,
+                "word_start": w.start,
+                "word_end": w.end,
+                "scores": merge_scores(scores[b], t2w[b], len(w.text), how).tolist(),
             }
             finished[i] = rows[i]
         bar.update(len(idx))
