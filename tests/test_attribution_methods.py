@@ -154,3 +154,27 @@ def test_feature_ablation_is_the_fall_when_a_word_is_blanked(models64, arch):
                 emb[b, blank] = pad[b, blank]
                 fell = full[b] - answer_logprob(model, emb, batch.attention_mask, batch.labels)[b]
                 assert row["scores"][j] == pytest.approx(float(fell), rel=1e-6, abs=1e-10), (row["words"][j], j)
+
+
+@pytest.mark.parametrize("arch", ["t5-nano", "llama-nano"])
+def test_the_attributed_score_can_be_the_logit_or_the_log_odds(models64, arch):
+    """score: logit explains the answer tokens' summed logits (saliency = the norm of their
+    gradient, written out); score: log_odds = log p - log(1 - p), whose gradient is the
+    log-probability's scaled by 1 / (1 - p): the same direction, each example's scores rescaled."""
+    from akd.attribution import answer_logits
+
+    model, tok = models64[arch]
+    prompts, targets, batch = _prompt_batch(model, tok)
+    lp_scores, lp = token_scores(model, batch, Settings(method="saliency"))
+    odds_scores, lp_again = token_scores(model, batch, Settings(method="saliency", score="log_odds"))
+    logit_scores, _ = token_scores(model, batch, Settings(method="saliency", score="logit"))
+    np.testing.assert_allclose(lp_again, lp, rtol=1e-12)  # the recorded value stays the log-probability
+    scale = 1 / -np.expm1(lp)
+    # (two gradient runs of the float64 llama-nano agree to ~5e-8 relative, not to float64 rounding)
+    np.testing.assert_allclose(odds_scores, lp_scores * scale[:, None], rtol=1e-6, atol=1e-14)
+    emb = input_embeddings(model)(batch.input_ids).detach().requires_grad_(True)
+    logits, lab = answer_logits(model, emb, batch.attention_mask, batch.labels)
+    total = sum(logits[i, t, lab[i, t]] for i in range(lab.shape[0]) for t in range(lab.shape[1]) if lab[i, t] >= 0)
+    (grad,) = torch.autograd.grad(total, emb)
+    np.testing.assert_allclose(logit_scores, grad.norm(dim=-1).numpy(), rtol=1e-8, atol=1e-14)
+    assert not np.allclose(logit_scores, lp_scores)

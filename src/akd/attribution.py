@@ -49,6 +49,7 @@ class Settings:
     template: str = "prompt"
     prefix: str = ""  # text before the rendered input (the student's "predict: "); never competes
     precision: str = "auto"  # auto (bf16 autocast on a GPU) | float32 | bf16 (see akd.precision)
+    score: str = "logprob"  # what is explained: logprob | logit | log_odds (see SCORES)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Settings":
@@ -62,6 +63,8 @@ class Settings:
             raise ValueError(f"attribution method {self.method!r} unknown; expected one of {METHODS}")
         if self.reduce not in ("l2", "l1", "sum"):
             raise ValueError(f"attribution.reduce must be l2, l1 or sum, got {self.reduce!r}")
+        if self.score not in SCORES:
+            raise ValueError(f"attribution.score must be one of {SCORES}, got {self.score!r}")
         if self.aggregate not in ("sum", "max", "mean"):
             raise ValueError(f"attribution.aggregate must be sum, max or mean, got {self.aggregate!r}")
 
@@ -129,22 +132,44 @@ def merge_scores(token_scores: np.ndarray, tok2word: np.ndarray, n_words: int, h
 
 # ------------------------------------------------------------------------------- the score
 
-def answer_logprob(model, inputs_embeds, attention_mask, labels) -> torch.Tensor:
-    """Sum of the answer tokens' log-probabilities, one per example (labels padded with -100).
+#: What attribution explains: the answer's summed log-probability (default), the sum of its
+#: tokens' logits (before the softmax), or its log-odds log p - log(1 - p), p = exp(log-probability).
+SCORES = ("logprob", "logit", "log_odds")
 
-    Encoder-decoder: ``labels`` are the decoder targets.  Decoder-only: ``labels`` run along the
-    prompt+answer sequence and are -100 outside the answer; position t predicts token t + 1.
-    """
+
+def answer_logits(model, inputs_embeds, attention_mask, labels) -> tuple[torch.Tensor, torch.Tensor]:
+    """The logits at the positions that predict answer tokens and the labels they predict (-100
+    elsewhere).  Encoder-decoder: ``labels`` are the decoder targets.  Decoder-only: ``labels`` run
+    along the prompt+answer sequence, -100 outside the answer; position t predicts token t + 1."""
     if model.config.is_encoder_decoder:
         pad = model.config.pad_token_id
         dec_in = model._shift_right(labels.masked_fill(labels < 0, pad))
         logits = model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, decoder_input_ids=dec_in).logits
-        return logprob_sum(logits, labels)
+        return logits, labels
     # only the positions that predict answer tokens need the (vocabulary-sized) output layer
     pred = (labels[:, 1:] >= 0).any(0).nonzero().flatten()
     keep = torch.arange(int(pred.min()), int(pred.max()) + 1, device=labels.device)
     logits = model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, logits_to_keep=keep).logits
-    return logprob_sum(logits, labels[:, keep + 1])
+    return logits, labels[:, keep + 1]
+
+
+def answer_logprob(model, inputs_embeds, attention_mask, labels) -> torch.Tensor:
+    """Sum of the answer tokens' log-probabilities, one per example (labels padded with -100)."""
+    return logprob_sum(*answer_logits(model, inputs_embeds, attention_mask, labels))
+
+
+def answer_score(model, inputs_embeds, attention_mask, labels, score: str = "logprob") -> torch.Tensor:
+    """The score attribution explains (:data:`SCORES`), one per example."""
+    if score == "logprob":
+        return answer_logprob(model, inputs_embeds, attention_mask, labels)
+    logits, lab = answer_logits(model, inputs_embeds, attention_mask, labels)
+    if score == "logit":
+        picked = logits.gather(-1, lab.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        return (picked * (lab >= 0)).sum(-1)
+    if score == "log_odds":
+        lp = logprob_sum(logits, lab).clamp(max=-1e-30)  # p = 1 exactly would give infinite odds
+        return lp - torch.log(-torch.expm1(lp))
+    raise ValueError(f"attribution.score must be one of {SCORES}, got {score!r}")
 
 
 def input_embeddings(model) -> torch.nn.Module:
@@ -207,7 +232,7 @@ def token_scores(model, batch: Batch, settings: Settings, word_of_token: np.ndar
     stash: dict[str, torch.Tensor] = {}
 
     def forward(e, m, lab):
-        out = answer_logprob(model, e, m, lab)
+        out = answer_score(model, e, m, lab, settings.score)
         stash.setdefault("value", out.detach())  # the first call sees the real inputs
         return out
 
@@ -234,6 +259,8 @@ def token_scores(model, batch: Batch, settings: Settings, word_of_token: np.ndar
         ig = IntegratedGradients(forward)
         scores = ig.attribute(emb, baselines=base, additional_forward_args=args, n_steps=settings.n_steps,
                               internal_batch_size=max(1, settings.batch_size)).detach().double().sum(-1)
+        stash.pop("value", None)
+    if settings.score != "logprob" or "value" not in stash:  # the answer's log-probability, as recorded
         with torch.no_grad():
             stash["value"] = answer_logprob(model, emb, mask, labels)
     return scores.cpu().numpy(), stash["value"].double().cpu().numpy()

@@ -213,8 +213,9 @@ def method_settings(method):
         settings["reduce"] = attribution.get("reduce", "l2")
     if method == "integrated_gradients":
         settings["n_steps"] = int(attribution.get("n_steps", 32))
-    if "precision" in attribution:  # only when set: results of configs without it keep their params
-        settings["precision"] = attribution["precision"]
+    for key in ("precision", "score"):  # only when set: results of configs without them keep their params
+        if key in attribution:
+            settings[key] = attribution[key]
     return settings
 
 
