@@ -37,3 +37,19 @@ def test_missing_package_and_file_are_config_errors(shipped_model):
         check(bad)
     with pytest.raises(ConfigError, match="models.t.package: .*not installed"):
         check(dict(base, models={"t": {"package": "no_such_model_pkg"}}))
+
+
+def test_a_fine_tuned_gguf_teacher_is_read_from_its_saved_folder():
+    """Fine-tuning reads the teacher's GGUF file; every later teacher job reads the fine-tuned
+    folder of plain weights, which holds no GGUF file (a real run stopped on it)."""
+    import yaml
+
+    from akd.config import teacher_gguf_file
+    from workflow_helpers import ROOT
+
+    cfg = yaml.safe_load((ROOT / "configs/offline-real.yaml").read_text())
+    assert cfg["teacher"]["finetune"]
+    assert teacher_gguf_file(cfg, finetuning=True) == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert teacher_gguf_file(cfg) is None
+    cfg["teacher"]["finetune"] = None
+    assert teacher_gguf_file(cfg) == "SmolLM2-135M-Instruct.Q4_1.gguf"

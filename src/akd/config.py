@@ -51,6 +51,13 @@ def model_spec(config: dict, alias: str) -> str:
     return resolve_spec(entry)
 
 
+def teacher_gguf_file(config: dict, finetuning: bool = False) -> str | None:
+    """The GGUF file a teacher job reads: the model's, except once the teacher is fine-tuned, whose
+    jobs read the saved folder of plain weights (only fine-tuning itself reads the original)."""
+    gguf = config["models"][config["teacher"]["model"]].get("gguf_file")
+    return gguf if finetuning or not config["teacher"].get("finetune") else None
+
+
 def _check_shrink(models: dict, alias: str, entry: dict) -> None:
     where = f"models.{alias}"
     extra = sorted(k for k in ("model", "package", "gguf_file") if entry.get(k))

@@ -153,7 +153,7 @@ def teacher_settings(dataset, extra=None):
     model = config["models"][TEACHER]
     settings = {
         "model": model_spec(TEACHER),
-        "gguf_file": model.get("gguf_file"),
+        "gguf_file": akd.config.teacher_gguf_file(config),
         "trust_remote_code": bool(model.get("trust_remote_code", False)),
         "template": teacher.get("template", "prompt"),
         "format": teacher.get("format", "choices"),
@@ -195,6 +195,7 @@ def check_settings(dataset):
 def finetune_settings(dataset):
     """What teacher fine-tuning uses: the model, its prompts and the training slice (not generation)."""
     settings = teacher_settings(dataset, {"train": without_runtime(config["teacher"]["finetune"] or {})})
+    settings["gguf_file"] = akd.config.teacher_gguf_file(config, finetuning=True)
     keep = ("model", "gguf_file", "trust_remote_code", "template", "format", "choice_answer", "chat", "shots",
             "shot_seed", "device", "train")
     return as_params({k: settings[k] for k in keep if k in settings})
