@@ -3,7 +3,7 @@ pages that grey the words that can never be chosen and show saturated log-probab
 
 import pandas as pd
 
-from akd.report import accuracy_note, accuracy_table, accuracy_vs_k, html_page, wide_table
+from akd.report import accuracy_note, accuracy_table, accuracy_vs_data, accuracy_vs_k, html_page, wide_table
 from akd.visual import attribution_page
 
 TABLE = pd.DataFrame({"dataset": ["cqa", "cqa", "cqa"], "variant": ["llm", "standard", "saliency-k3"],
@@ -55,3 +55,17 @@ def test_attribution_page_greys_punctuation_and_shows_tiny_log_probs():
     assert '<span style="color:#999;" title="1">,</span>' in page  # the top score, but never a rationale word
     assert "border-bottom" in page.split(">red<")[0].rsplit("<span", 1)[1]  # red is in the top 2
     assert "which may differ" in page
+
+
+def test_accuracy_vs_data_draws_one_line_per_variant(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    lines = []
+    real = matplotlib.axes.Axes.errorbar
+    monkeypatch.setattr(matplotlib.axes.Axes, "errorbar",
+                        lambda self, x, y, *a, **kw: (lines.append((kw["label"], list(x), list(y))), real(self, x, y, *a, **kw))[1])
+    table = pd.DataFrame({"dataset": ["cqa"] * 4, "variant": ["standard", "standard-data0.25", "llm", "llm-data0.25"],
+                          "mean": [50.0, 40.0, 55.0, 42.0], "std": [1.0] * 4, "seeds": [3] * 4, "teacher": [70.0] * 4})
+    accuracy_vs_data(table, str(tmp_path / "d.png"))
+    assert (tmp_path / "d.png").stat().st_size > 0
+    assert sorted(lines) == [("llm", [0.25, 1.0], [42.0, 55.0]), ("standard", [0.25, 1.0], [40.0, 50.0])]

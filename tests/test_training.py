@@ -248,3 +248,22 @@ def test_seqkd_students_learn_the_teachers_parsed_answers():
     assert [r.label for r in rows] == ["g1", "g2", "g3"]
     with pytest.raises(ValueError, match="needs its predictions"):
         student_examples(examples, "seqkd")
+
+
+def test_shares_of_the_training_data_are_nested_and_the_same_for_every_run():
+    import pandas as pd
+
+    from akd.training import data_subset, run_examples
+
+    df = pd.DataFrame({"id": [f"e{i}" for i in range(40)], "input": [f"x{i}" for i in range(40)],
+                       "label": ["y"] * 40, "llm_rationale": ["why"] * 40})
+    quarter, half = data_subset(df, 0.25, seed=0), data_subset(df, 0.5, seed=0)
+    assert len(quarter) == 10 and len(half) == 20 and set(quarter["id"]) < set(half["id"])
+    assert list(quarter["id"]) == sorted(quarter["id"], key=lambda i: int(i[1:]))  # split order kept
+    assert set(data_subset(df, 0.25, seed=1)["id"]) != set(quarter["id"])  # the subset seed draws others
+    assert data_subset(df, 1.0) is df and len(data_subset(df, 0.01)) == 1
+    # every variant (and seed) of a share trains on those examples; rationales of others are set aside
+    rationales = pd.DataFrame({"id": df["id"], "rationale": ["r"] * 40})
+    standard, _ = run_examples(df, "standard-data0.25")
+    saliency, multitask = run_examples(df, "saliency-k2-data0.25", rationales, log=lambda s: None)
+    assert [r.input for r in standard] == [r.input for r in saliency] == list(quarter["input"]) and multitask

@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from akd.variants import KINDS, parse, run_names, sort_key, wildcard
+from akd.variants import KINDS, parse, run_names, sort_key, wildcard, with_fractions
 from workflow_helpers import ROOT
 
 SCHEMA = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
@@ -69,3 +69,16 @@ def test_the_schema_offers_the_kinds_and_methods_there_are():
     assert one_k["pattern"] == "^(" + "|".join(k.name for k in KINDS.values() if k.per_k) + ")-k[1-9][0-9]*$"
     methods = SCHEMA["properties"]["attribution"]["properties"]["methods"]["items"]["enum"]
     assert set(methods) == set(METHODS)
+
+
+def test_runs_on_shares_of_the_training_data():
+    names = with_fractions(["standard", "saliency-k3"], [0.25, 1.0, 0.5])
+    assert names == ["standard", "saliency-k3", "standard-data0.5", "saliency-k3-data0.5",
+                     "standard-data0.25", "saliency-k3-data0.25"]
+    assert with_fractions(["llm"], []) == ["llm"] and with_fractions(["llm"], [0.125]) == ["llm-data0.125"]
+    run = parse("seqkd-saliency-k3-data0.125", ["saliency"])
+    assert (run.kind.name, run.source, run.k, run.fraction) == ("seqkd-saliency", "saliency", 3, 0.125)
+    assert parse("standard").fraction == 1.0 and parse("standard-data0.5").kind.name == "standard"
+    pattern = re.compile(wildcard(["saliency"]))
+    assert all(pattern.fullmatch(n) for n in names) and not pattern.fullmatch("standard-data1.5")
+    assert sorted(names, key=sort_key)[:2] == ["standard", "saliency-k3"]

@@ -335,3 +335,20 @@ def test_seqkd_students_read_the_teachers_answers_on_train(tmp_path):
         if j["wildcards"]["variant"].startswith("seqkd-"):
             assert any("/rationales/" in p for p in j["input"]) and any(p.endswith("check.json") for p in j["input"])
     assert {j["wildcards"]["variant"] for j in students} >= {"standard", "seqkd", "seqkd-saliency-k2"}
+
+
+def test_train_fractions_add_runs_on_nested_shares(tmp_path):
+    """student.train_fractions: every variant and seed also on each share of the training split,
+    the full-data runs keeping their paths, and the accuracy-against-data plot."""
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["student"]["train_fractions"] = [0.25, 0.5, 1.0]
+    path = tmp_path / "fractions.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    run = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    students = {(j["wildcards"]["dataset"], j["wildcards"]["variant"]) for j in planned_jobs(run.stdout)
+                if j["rule"] == "train_student"}
+    assert {("syn-nli", "standard"), ("syn-nli", "standard-data0.5"), ("syn-nli", "masked-k2-data0.25")} <= students
+    full = {s for s in students if "-data" not in s[1]}
+    assert len(students) == 3 * len(full)  # each full-data run on two more shares
+    assert job_counts(run.stdout)["accuracy_vs_data"] == 1

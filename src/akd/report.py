@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .io import atomic_file
-from .variants import parse, sort_key
+from .variants import DATA, parse, sort_key
 
 
 def _variant_order(variants) -> list[str]:
@@ -156,6 +156,36 @@ def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
             ax.set_xticks(ks)  # k is a whole number of words
         ax.set_title(d)
         ax.set_xlabel("k (rationale words)")
+        ax.set_ylabel("test accuracy (%)")
+        ax.legend(fontsize=7)
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
+    plt.close(fig)
+
+
+def accuracy_vs_data(table: pd.DataFrame, path: str) -> None:
+    """Per dataset, test accuracy against the share of the training split each run trained on, one
+    line per variant (DSS's figure of accuracy against data), from the accuracy table."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = table.assign(base=[DATA.sub("", v) for v in table["variant"]],
+                     fraction=[parse(v).fraction for v in table["variant"]])
+    datasets = sorted(t["dataset"].unique())
+    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(4.2 * max(1, len(datasets)), 3.6), squeeze=False,
+                             layout="constrained")
+    for ax, d in zip(axes[0], datasets):
+        sub = t[t["dataset"] == d]
+        for name in _variant_order(sub["base"]):
+            g = sub[sub["base"] == name].sort_values("fraction")
+            ax.errorbar(g["fraction"], g["mean"], yerr=g["std"], marker="o", capsize=3, label=name)
+        ax.set_xscale("log", base=2)
+        shares = sorted(t["fraction"].unique())
+        ax.set_xticks(shares, [f"{x:g}" for x in shares])
+        ax.set_title(d)
+        ax.set_xlabel("share of the training split")
         ax.set_ylabel("test accuracy (%)")
         ax.legend(fontsize=7)
     with atomic_file(path) as tmp:

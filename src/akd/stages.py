@@ -414,17 +414,16 @@ def train_student(model: str, train_examples: str, valid_examples: str, rational
     checkpoint on validation accuracy (gold labels) is saved."""
     from .models import load_for, set_threads
     from .tasks import label_space
-    from .training import Example, TrainConfig, result_info, save_trained, seed_everything, student_examples, train
+    from .training import Example, TrainConfig, result_info, run_examples, save_trained, seed_everything, train
     from .variants import parse
 
     set_threads(settings.get("threads"))
     cfg = TrainConfig.from_dict({**settings["train"], "seed": int(settings["seed"])})
     df = read_examples(train_examples)
-    cot = parse(variant).kind.rationale == "cot"  # the teacher's own rationales: those it answered
-    table = io.read_parquet(rationale_file, schemas.COT if cot else schemas.RATIONALES) if rationale_file else None
-    table = table[table["parsed"] & (table["rationale"] != "")] if cot else table
+    schema = schemas.COT if parse(variant).kind.rationale == "cot" else schemas.RATIONALES
+    table = io.read_parquet(rationale_file, schema) if rationale_file else None
     teacher = io.read_parquet(teacher_labels, schemas.PREDICTIONS) if teacher_labels else None
-    rows, multitask = student_examples(df, variant, table, log=log.info, teacher=teacher)
+    rows, multitask = run_examples(df, variant, table, teacher, int(settings.get("subset_seed", 0)), log=log.info)
     valid = read_examples(valid_examples)
     valid_rows = [Example(r.input, r.label, choices=label_space(r.task, r.choices)) for r in valid.itertuples()]
     seed_everything(cfg.seed)
@@ -477,6 +476,13 @@ def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings
 
 
 # -------------------------------------------------------------------------------- aggregate
+
+def accuracy_vs_data(accuracy_csv: str, plot_out: str) -> None:
+    """The plot of test accuracy against the share of the training split (from the accuracy table)."""
+    from .report import accuracy_vs_data as plot
+
+    plot(pd.read_csv(accuracy_csv), plot_out)
+
 
 def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_out: str, plot_out: str,
               k_plot_out: str | None = None, similarity_out: str | None = None,

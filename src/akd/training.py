@@ -373,6 +373,39 @@ def student_examples(examples, variant: str, rationales=None, log=print, teacher
     return [Example(i, y, by_id.get(x)) for (i, y), x in zip(pairs, examples["id"])], True
 
 
+def data_subset(examples, fraction: float, seed: int = 0):
+    """The share ``fraction`` of a training split: the first ceil(fraction * n) examples in an order
+    fixed by ``seed`` and their ids alone, so that smaller shares are inside larger ones and every
+    variant and seed of a share trains on the same examples."""
+    import zlib
+
+    if fraction >= 1:
+        return examples
+    keys = np.array([zlib.crc32(f"{seed}:{i}".encode()) for i in examples["id"]], dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    n = max(1, math.ceil(fraction * len(examples)))
+    return examples.iloc[np.sort(order[:n])].reset_index(drop=True)
+
+
+def run_examples(examples, variant: str, rationales=None, teacher=None, subset_seed: int = 0,
+                 log=print) -> tuple[list[Example], bool]:
+    """The training rows of one run: its share of the split (:func:`data_subset`, by the run
+    name's ``-data0.25``), the rationales that came with an answer for ``cot``, then
+    :func:`student_examples`."""
+    from .variants import parse
+
+    run = parse(variant)
+    if rationales is not None and run.kind.rationale == "cot":  # the teacher's chains that ended in an answer
+        rationales = rationales[rationales["parsed"] & (rationales["rationale"] != "")]
+    if run.fraction < 1:
+        examples = data_subset(examples, run.fraction, subset_seed)
+        keep = set(examples["id"])
+        rationales = None if rationales is None else rationales[rationales["id"].isin(keep)]
+        teacher = None if teacher is None else teacher[teacher["id"].isin(keep)]
+        log(f"training on {len(examples)} examples: the share {run.fraction} of the split (subset seed {subset_seed})")
+    return student_examples(examples, variant, rationales, log=log, teacher=teacher)
+
+
 def teacher_labelled(examples, teacher, variant: str, log=print):
     """``examples`` with the teacher's parsed answer as each one's label; those it did not answer
     (unparsed) are left out.  The gold labels are not read (the setting of unlabelled data)."""

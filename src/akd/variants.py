@@ -63,6 +63,7 @@ class Run:
     kind: Kind
     source: str | None = None
     k: int | None = None
+    fraction: float = 1.0  # the share of the training split it trains on (``-data0.25``)
 
 
 #: The run-name stem of the kinds whose label task learns the teacher's answers (``seqkd-saliency-k3``).
@@ -89,7 +90,36 @@ def run_names(kinds: Sequence[str], methods: Sequence[str], ks: Sequence[int], h
     return out
 
 
+#: The suffix of a run on a share of the training split: ``saliency-k3-data0.25``.
+DATA = re.compile(r"-data(0\.\d+)$")
+
+
+def with_fractions(names: Sequence[str], fractions: Sequence[float]) -> list[str]:
+    """Every run once per training-set share (``student.train_fractions``); a share of 1 keeps
+    the plain name, so the full-data runs are the ones a config without shares has."""
+    out = []
+    for f in sorted({float(x) for x in fractions} or {1.0}, reverse=True):
+        out += [n if f == 1.0 else f"{n}-data{fraction_text(f)}" for n in names]
+    return out
+
+
+def fraction_text(f: float) -> str:
+    """0.25 -> "0.25" (a fraction as it appears in run names and paths)."""
+    if not 0 < f <= 1:
+        raise ValueError(f"a training-set share must be in (0, 1], got {f}")
+    return f"{f:.6f}".rstrip("0").rstrip(".") if f < 1 else "1"
+
+
 def parse(name: str, methods: Sequence[str] = ()) -> Run:
+    """A run name parsed (see :func:`_parse`); a ``-data0.25`` suffix gives its training-set share."""
+    data = DATA.search(name)
+    if data:
+        run = parse(name[: data.start()], methods)
+        return Run(name, run.kind, run.source, run.k, float(data.group(1)))
+    return _parse(name, methods)
+
+
+def _parse(name: str, methods: Sequence[str] = ()) -> Run:
     """``saliency-k3`` -> Run(kind saliency, source saliency, k 3); ``seqkd-saliency-k3`` -> the
     same rationales with the teacher's answers as labels; ``random-k5`` -> the random control;
     ``standard`` / ``llm`` / ``seqkd`` -> their kinds.  ``methods``: the attribution methods a name
@@ -114,7 +144,8 @@ def wildcard(methods: Sequence[str]) -> str:
     """A regular expression matching every run name of these attribution methods."""
     fixed = [k.name for k in KINDS.values() if not k.per_k]
     rationale_runs = f"({re.escape(TEACHER_LABELS)})?(" + "|".join(map(re.escape, methods)) + ")"
-    return "|".join(fixed) + "|(" + "|".join([rationale_runs, *map(re.escape, CONTROLS)]) + r")-k\d+"
+    runs = "|".join(fixed) + "|(" + "|".join([rationale_runs, *map(re.escape, CONTROLS)]) + r")-k\d+"
+    return f"({runs})" + r"(-data0\.\d+)?"
 
 
 def sort_key(name: str) -> tuple[int, int, int, str]:
@@ -123,6 +154,9 @@ def sort_key(name: str) -> tuple[int, int, int, str]:
         run = parse(name)
     except ValueError:
         return (9, 0, 0, name)
+    if run.fraction < 1:  # the shares after the full-data runs, each share's runs in the same order
+        base = sort_key(name[: DATA.search(name).start()])
+        return (10 + base[0], base[1], base[2], f"{1 - run.fraction:.6f}{base[3]}")
     order = list(KINDS).index(run.kind.name)
     if run.kind.rationale == "llm":
         return (2, 0, order, name)

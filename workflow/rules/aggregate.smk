@@ -1,5 +1,6 @@
 localrules:
     aggregate,
+    accuracy_vs_data,
 
 
 rule aggregate:
@@ -27,3 +28,17 @@ rule aggregate:
         f"{RESULTS}/logs/aggregate.log",
     script:
         "../scripts/aggregate.py"
+
+
+rule accuracy_vs_data:
+    """Accuracy against the share of the training data (student.train_fractions)."""
+    input:
+        f"{RESULTS}/tables/accuracy.csv",
+    output:
+        report(f"{RESULTS}/plots/accuracy_vs_data.png", caption="../report/accuracy_vs_data.rst", category="Results"),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{RESULTS}/logs/accuracy_vs_data.log",
+    script:
+        "../scripts/accuracy_vs_data.py"

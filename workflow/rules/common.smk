@@ -243,7 +243,8 @@ def variants(dataset):
     """The student runs of a dataset: `student.variants` expanded over methods and k (akd.variants)."""
     if not HAS_STUDENT:
         return []
-    return akd.variants.run_names(config["student"]["variants"], METHODS, KS, has_llm(dataset))
+    names = akd.variants.run_names(config["student"]["variants"], METHODS, KS, has_llm(dataset))
+    return akd.variants.with_fractions(names, config["student"].get("train_fractions", []))
 
 
 def rationale_input(wildcards):
@@ -273,6 +274,8 @@ def student_settings(wildcards):
             "train": without_runtime(student["train"]) | answer_settings(),
             "device": DEVICE,
         }
+        # the subsets' seed, for the runs on a share of the training split only
+        | ({"subset_seed": int(student.get("subset_seed", 0))} if "-data" in wildcards.variant else {})
     )
 
 
@@ -433,5 +436,6 @@ def all_targets():
         f"{RESULTS}/tables/accuracy.md",
         f"{RESULTS}/plots/accuracy.png",
         f"{RESULTS}/plots/accuracy_vs_k.png",
+        *([f"{RESULTS}/plots/accuracy_vs_data.png"] if config["student"].get("train_fractions") else []),
         *teacher_targets(),
     ]
