@@ -61,6 +61,25 @@ def references_table(table: pd.DataFrame, references: dict[str, dict[str, float]
                          for name, vals in references.items()], columns=["reference", *datasets])
 
 
+def save_figure(fig, path: str) -> None:
+    """Write a matplotlib figure atomically (its format from the file's suffix) and close it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
+    plt.close(fig)
+
+
+def write_table(table: pd.DataFrame, title: str, note: str, csv_out: str, md_out: str, html_out: str | None = None) -> None:
+    """An analysis table as CSV, as Markdown with its note under it, and (for the report) as HTML."""
+    from . import io
+
+    io.write_text(table.to_csv(index=False), csv_out)
+    io.write_text(markdown(table) + "\n\n" + note + "\n", md_out)
+    if html_out:
+        io.write_text(html_page(title, [("", table)], note), html_out)
+
+
 def markdown(df: pd.DataFrame) -> str:
     """A table of strings and numbers as Markdown."""
     lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|---" * len(df.columns) + "|"]
@@ -123,9 +142,7 @@ def bar_chart(per_run: pd.DataFrame, teacher: dict[str, float], path: str) -> No
     ax.set_ylim(0, 105)
     ax.legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title("Student test accuracy by variant (mean ± std over seeds)")
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
@@ -158,9 +175,7 @@ def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
         ax.set_xlabel("k (rationale words)")
         ax.set_ylabel("test accuracy (%)")
         ax.legend(fontsize=7)
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def accuracy_vs_data(table: pd.DataFrame, path: str) -> None:
@@ -188,9 +203,7 @@ def accuracy_vs_data(table: pd.DataFrame, path: str) -> None:
         ax.set_xlabel("share of the training split")
         ax.set_ylabel("test accuracy (%)")
         ax.legend(fontsize=7)
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight", format=Path(path).suffix.lstrip(".") or "png")
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def overlap_markdown(table: pd.DataFrame) -> str:

@@ -354,7 +354,7 @@ def faithfulness_table(items: Sequence[dict], csv_out: str, md_out: str, html_ou
     """Per dataset, method, k and source (the method's top-k words, or k random words): mean
     comprehensiveness and sufficiency over the examples (higher comprehensiveness and lower
     sufficiency: more faithful)."""
-    from .report import html_page, markdown
+    from .report import write_table
 
     parts = []
     for it in items:
@@ -370,10 +370,7 @@ def faithfulness_table(items: Sequence[dict], csv_out: str, md_out: str, html_ou
             "p(answer | the words deleted from the example's text), sufficiency = p(answer) - p(answer | only the "
             "words left); p: the probability of the teacher's own answer (the attributed continuation); source "
             "`random`: k random words of the same input. Means over n examples.")
-    io.write_text(table.to_csv(index=False), csv_out)
-    io.write_text(markdown(table) + "\n\n" + note + "\n", md_out)
-    if html_out:
-        io.write_text(html_page("Faithfulness of the top-k words", [("", table)], note), html_out)
+    write_table(table, "Faithfulness of the top-k words", note, csv_out, md_out, html_out)
     return table
 
 
@@ -381,7 +378,7 @@ def plausibility_table(items: Sequence[dict], csv_out: str, md_out: str, html_ou
     """Per dataset, method, k and source (the method's top-k words, or k random words): mean
     precision, recall and F1 of the words against people's rationales (:mod:`akd.plausibility`)."""
     from .plausibility import agreement
-    from .report import html_page, markdown
+    from .report import write_table
 
     rows = []
     for it in items:
@@ -398,10 +395,7 @@ def plausibility_table(items: Sequence[dict], csv_out: str, md_out: str, html_ou
             "(source: random) with people's rationales (CQA: CoS-E's highlighted words; e-SNLI: the words of the "
             "first explanation): precision = share of the k words in the person's, recall = share of the person's "
             "words among the k, F1; word types, lower-cased, punctuation left out; means over n training examples.")
-    io.write_text(table.to_csv(index=False), csv_out)
-    io.write_text(markdown(table) + "\n\n" + note + "\n", md_out)
-    if html_out:
-        io.write_text(html_page("Plausibility of the top-k words", [("", table)], note), html_out)
+    write_table(table, "Plausibility of the top-k words", note, csv_out, md_out, html_out)
     return table
 
 
