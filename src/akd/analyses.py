@@ -102,3 +102,53 @@ def similarity_table(per_run: pd.DataFrame) -> pd.DataFrame:
         j = per_run.groupby(["dataset", "variant"])["topk_jaccard"]
         sim["topk_jaccard_mean"], sim["topk_jaccard_std"] = j.mean(), j.std(ddof=1).fillna(0.0)
     return sim.reset_index()
+
+
+FAITHFULNESS_NOTE = (
+    "ERASER (DeYoung et al. 2020) on training examples the teacher answered: comprehensiveness = p(answer) - "
+    "p(answer | the words deleted from the example's text), sufficiency = p(answer) - p(answer | only the "
+    "words left); p: the probability of the teacher's own answer (the attributed continuation); source "
+    "`random`: k random words of the same input. Means over n examples.")
+
+
+def faithfulness_summary(items: Sequence[dict]) -> pd.DataFrame:
+    """``items``: dataset, method, faithfulness (a per-example file of :mod:`akd.faithfulness`).
+    Per dataset, method, k and source (the method's top-k words, or k random words): mean
+    comprehensiveness and sufficiency over the examples (higher comprehensiveness and lower
+    sufficiency: more faithful)."""
+    parts = []
+    for it in items:
+        df = io.read_parquet(it["faithfulness"], schemas.FAITHFULNESS)
+        df.insert(0, "dataset", it["dataset"])
+        df.insert(1, "method", it["method"])
+        parts.append(df)
+    long = pd.concat(parts, ignore_index=True)
+    g = long.groupby(["dataset", "method", "k", "source"], sort=True)
+    return pd.DataFrame({"n": g.size(), "comprehensiveness": g["comprehensiveness"].mean(),
+                         "sufficiency": g["sufficiency"].mean(), "p_full": g["p_full"].mean()}).reset_index().round(4)
+
+
+PLAUSIBILITY_NOTE = (
+    "Agreement of the teacher's top-k words (source: the method) and of k random words of the same input "
+    "(source: random) with people's rationales (CQA: CoS-E's highlighted words; e-SNLI: the words of the "
+    "first explanation): precision = share of the k words in the person's, recall = share of the person's "
+    "words among the k, F1; word types, lower-cased, punctuation left out; means over n training examples.")
+
+
+def plausibility_summary(items: Sequence[dict]) -> pd.DataFrame:
+    """``items``: dataset, method, k, human (people's rationales), top (the method's top-k words),
+    random (k random words).  Per item and source: mean precision, recall and F1 of the words
+    against people's rationales (:mod:`akd.plausibility`), over the examples both have."""
+    from .plausibility import agreement
+
+    rows = []
+    for it in items:
+        human = io.read_parquet(it["human"], schemas.HUMAN_RATIONALES).set_index("id")["rationale"]
+        for source, path in ((it["method"], it["top"]), ("random", it["random"])):
+            chosen = io.read_parquet(path, schemas.RATIONALES).set_index("id")["words"]
+            ids = [i for i in chosen.index if i in human.index]
+            scores = pd.DataFrame([agreement(list(chosen[i]), human[i]) for i in ids],
+                                  columns=["precision", "recall", "f1"])
+            rows.append({"dataset": it["dataset"], "method": it["method"], "k": int(it["k"]), "source": source,
+                         "n": len(ids), **scores.mean().round(4).to_dict()})
+    return pd.DataFrame(rows)

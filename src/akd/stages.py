@@ -351,51 +351,24 @@ def faithfulness(model: str, predictions: str, attributions: str, rationales: di
 
 
 def faithfulness_table(items: Sequence[dict], csv_out: str, md_out: str, html_out: str | None = None) -> pd.DataFrame:
-    """Per dataset, method, k and source (the method's top-k words, or k random words): mean
-    comprehensiveness and sufficiency over the examples (higher comprehensiveness and lower
-    sufficiency: more faithful)."""
+    """Mean comprehensiveness and sufficiency per dataset, method, k and source (a table;
+    :func:`akd.analyses.faithfulness_summary`)."""
+    from .analyses import FAITHFULNESS_NOTE, faithfulness_summary
     from .report import write_table
 
-    parts = []
-    for it in items:
-        df = io.read_parquet(it["faithfulness"], schemas.FAITHFULNESS)
-        df.insert(0, "dataset", it["dataset"])
-        df.insert(1, "method", it["method"])
-        parts.append(df)
-    long = pd.concat(parts, ignore_index=True)
-    g = long.groupby(["dataset", "method", "k", "source"], sort=True)
-    table = pd.DataFrame({"n": g.size(), "comprehensiveness": g["comprehensiveness"].mean(),
-                          "sufficiency": g["sufficiency"].mean(), "p_full": g["p_full"].mean()}).reset_index().round(4)
-    note = ("ERASER (DeYoung et al. 2020) on training examples the teacher answered: comprehensiveness = p(answer) - "
-            "p(answer | the words deleted from the example's text), sufficiency = p(answer) - p(answer | only the "
-            "words left); p: the probability of the teacher's own answer (the attributed continuation); source "
-            "`random`: k random words of the same input. Means over n examples.")
-    write_table(table, "Faithfulness of the top-k words", note, csv_out, md_out, html_out)
+    table = faithfulness_summary(items)
+    write_table(table, "Faithfulness of the top-k words", FAITHFULNESS_NOTE, csv_out, md_out, html_out)
     return table
 
 
 def plausibility_table(items: Sequence[dict], csv_out: str, md_out: str, html_out: str | None = None) -> pd.DataFrame:
-    """Per dataset, method, k and source (the method's top-k words, or k random words): mean
-    precision, recall and F1 of the words against people's rationales (:mod:`akd.plausibility`)."""
-    from .plausibility import agreement
+    """Agreement of the top-k words with people's rationales (a table;
+    :func:`akd.analyses.plausibility_summary`)."""
+    from .analyses import PLAUSIBILITY_NOTE, plausibility_summary
     from .report import write_table
 
-    rows = []
-    for it in items:
-        human = io.read_parquet(it["human"], schemas.HUMAN_RATIONALES).set_index("id")["rationale"]
-        for source, path in ((it["method"], it["top"]), ("random", it["random"])):
-            chosen = io.read_parquet(path, schemas.RATIONALES).set_index("id")["words"]
-            ids = [i for i in chosen.index if i in human.index]
-            scores = pd.DataFrame([agreement(list(chosen[i]), human[i]) for i in ids],
-                                  columns=["precision", "recall", "f1"])
-            rows.append({"dataset": it["dataset"], "method": it["method"], "k": int(it["k"]), "source": source,
-                         "n": len(ids), **scores.mean().round(4).to_dict()})
-    table = pd.DataFrame(rows)
-    note = ("Agreement of the teacher's top-k words (source: the method) and of k random words of the same input "
-            "(source: random) with people's rationales (CQA: CoS-E's highlighted words; e-SNLI: the words of the "
-            "first explanation): precision = share of the k words in the person's, recall = share of the person's "
-            "words among the k, F1; word types, lower-cased, punctuation left out; means over n training examples.")
-    write_table(table, "Plausibility of the top-k words", note, csv_out, md_out, html_out)
+    table = plausibility_summary(items)
+    write_table(table, "Plausibility of the top-k words", PLAUSIBILITY_NOTE, csv_out, md_out, html_out)
     return table
 
 
