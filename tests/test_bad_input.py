@@ -292,3 +292,14 @@ def test_a_shrink_layer_list_must_be_indices():
     cfg["models"]["small"] = {"shrink": {"from": "teacher-nano", "layers": [0, -1]}}
     with pytest.raises(ConfigError, match=r"models\.small\.shrink\.layers"):
         validate_schema(cfg, SCHEMA)
+
+
+def test_a_cot_demonstration_whose_answer_is_not_one_of_its_choices_is_an_error():
+    cfg = tiny()
+    cfg["teacher"]["cot"] = {"demos": [
+        {"input": "Where do apples grow?", "rationale": "On trees.", "answer": "tree", "choices": ["tree", "sea"]},
+        {"input": "What is wet?", "rationale": "Water is.", "answer": "the sea", "choices": ["tree", "sea"]}]}
+    with pytest.raises(ConfigError, match=r"teacher\.cot\.demos\[1\]\.answer: 'the sea' is not one of its choices"):
+        check(cfg)
+    cfg["teacher"]["cot"]["demos"][1]["answer"] = "sea"
+    check(cfg)

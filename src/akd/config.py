@@ -126,6 +126,10 @@ def check(config: dict) -> None:
         if bare:
             raise ConfigError(f"student.variants: cot draws the teacher's demonstrations from LLM rationales, and "
                               f"{bare} have none; write demonstrations in teacher.cot.demos (input, rationale, answer)")
+    for i, demo in enumerate((config["teacher"].get("cot") or {}).get("demos") or []):
+        if demo.get("choices") and demo["answer"] not in demo["choices"]:
+            raise ConfigError(f"teacher.cot.demos[{i}].answer: {demo['answer']!r} is not one of its choices "
+                              f"{demo['choices']} (the demonstration would state an answer with no letter)")
     control = config["rationales"].get("control_method")
     if control and control not in config["attribution"]["methods"]:
         raise ConfigError(f"rationales.control_method: {control!r} is not one of attribution.methods "
