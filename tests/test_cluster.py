@@ -11,7 +11,7 @@ from workflow_helpers import ROOT, TINY, job_counts, path_env, planned_jobs, sna
 
 TOOLS = ("sbatch", "squeue", "sacct", "scontrol", "sacctmgr", "srun", "sinfo", "scancel")
 GPU_RULES = {"teacher_finetune", "teacher_predict", "teacher_predict_shard", "attribute", "attribute_shard",
-             "train_student", "evaluate"}
+             "teacher_cot", "teacher_cot_shard", "faithfulness", "train_student", "evaluate"}
 
 
 def fake_slurm(tmp_path: Path) -> dict:
@@ -71,11 +71,14 @@ def test_paper_grid_under_the_slurm_profile_asks_gpus_for_gpu_rules_only(tmp_pat
             assert j["resources"]["runtime"] == "720"  # (threads -> --cpus-per-task: the real run above)
         else:
             assert "gpu" not in j["resources"], j
-    # e-SNLI's 549,367 training examples: 32 teacher jobs per stage, each merged by one light job
+    # e-SNLI's 549,367 training examples: 32 teacher jobs per stage (and attribution method), each
+    # merged by one light job
     shards = [j for j in jobs if j["rule"] == "attribute_shard"]
-    assert len(shards) == 32 and {j["wildcards"]["dataset"] for j in shards} == {"esnli"}
-    assert job_counts(run.stdout)["teacher_predict_shard"] == 32
-    assert job_counts(run.stdout)["merge_attributions"] == 1 and job_counts(run.stdout)["merge_predictions"] == 1
+    assert len(shards) == 64 and {j["wildcards"]["dataset"] for j in shards} == {"esnli"}
+    assert {j["wildcards"]["method"] for j in shards} == {"saliency", "feature_ablation"}
+    counts = job_counts(run.stdout)
+    assert counts["teacher_predict_shard"] == 32 and counts["teacher_cot_shard"] == 32
+    assert counts["merge_attributions"] == 2 and counts["merge_predictions"] == 1 and counts["merge_cot"] == 1
 
 
 def test_modern_config_plans_with_one_gpu_per_model_job(tmp_path, paper_offline):

@@ -217,13 +217,18 @@ def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
     run = snakemake("-n", "--configfile", str(ROOT / "configs/paper.yaml"), str(paper_offline), cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     counts = job_counts(run.stdout)
-    # 4 datasets x (standard + saliency, random, masked at 5 k each + llm) x 3 seeds
-    assert counts["train_student"] == 4 * 17 * 3 and counts["evaluate"] == 4 * 17 * 3
-    assert counts["rationales"] == 20 and counts["control_rationales"] == 40
-    # train (rationales) + test (similarity); e-SNLI's train split in 32 shards, merged
-    assert counts["prepare"] == 4 and counts["attribute"] == 7 and counts["attribute_shard"] == 32
+    # 4 datasets x (standard, llm, cot, seqkd + saliency and seqkd-saliency at 2 methods x 5 k + random,
+    # masked at 5 k) x 3 seeds x 4 training-data shares
+    runs = 4 * (4 + 2 * 2 * 5 + 2 * 5) * 3 * 4
+    assert counts["train_student"] == runs == 1632 and counts["evaluate"] == runs
+    assert counts["rationales"] == 4 * 2 * 5 and counts["control_rationales"] == 40
+    # train (rationales, per method) + test (similarity); e-SNLI's train split in 32 shards, merged
+    assert counts["prepare"] == 4 and counts["attribute"] == 3 * 2 + 4 and counts["attribute_shard"] == 2 * 32
     assert counts["teacher_predict"] == 7 and counts["teacher_predict_shard"] == 32
-    assert counts["merge_predictions"] == 1 and counts["merge_attributions"] == 1
+    assert counts["teacher_cot"] == 3 and counts["teacher_cot_shard"] == 32 and counts["merge_cot"] == 1
+    assert counts["merge_predictions"] == 1 and counts["merge_attributions"] == 2
+    assert counts["faithfulness"] == 4 * 2 * 5 and counts["human_rationales"] == 2
+    assert counts["accuracy_vs_data"] == 1 and counts["plausibility_table"] == 1
     assert counts["input_stats"] == 4 and "teacher_finetune" not in counts
 
 
@@ -256,15 +261,19 @@ def test_offline_real_teacher_config_plans_the_teacher_stages(tmp_path):
 
 
 def test_offline_real_config_plans_the_first_real_run(tmp_path):
-    """configs/offline-real.yaml: the teacher fine-tuned, a shrunk student built once, seven
-    variants (saliency at k 1, 3, 5; the controls at k 5 only) times three seeds."""
+    """configs/offline-real.yaml: the teacher fine-tuned, a shrunk student built once, nine
+    variants (saliency at k 1, 3, 5; the controls and seqkd-saliency at k 5 only) times three
+    seeds, faithfulness at each k and plausibility."""
     path, env = _smollm2_config(tmp_path, "offline-real.yaml")
     run = snakemake("-n", "--configfile", str(path), cwd=tmp_path, env=env)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     counts = job_counts(run.stdout)
     assert counts["teacher_finetune"] == 1 and counts["shrink_model"] == 1
-    assert counts["train_student"] == 21 and counts["evaluate"] == 21 and counts["control_rationales"] == 2
-    for variant in ["standard", "saliency-k1", "saliency-k3", "saliency-k5", "random-k5", "masked-k5", "llm"]:
+    # control rationales: masked at k 5, random at k 1, 3, 5 (the analyses' reference rows at every k)
+    assert counts["train_student"] == 27 and counts["evaluate"] == 27 and counts["control_rationales"] == 4
+    assert counts["faithfulness"] == 3 and counts["plausibility_table"] == 1 and "teacher_cot" not in counts
+    for variant in ["standard", "saliency-k1", "saliency-k3", "saliency-k5", "random-k5", "masked-k5", "llm",
+                    "seqkd", "seqkd-saliency-k5"]:
         assert f"students/smollm2-4l/{variant}/seed2/model" in run.stdout, variant
     assert "random-k1" not in run.stdout and "masked-k3" not in run.stdout
 
