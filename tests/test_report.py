@@ -44,6 +44,24 @@ def test_accuracy_vs_k_ticks_are_the_ks(tmp_path, monkeypatch):
     assert ticks == [[1, 3]] and (tmp_path / "k.png").stat().st_size > 1000
 
 
+def test_accuracy_vs_k_keeps_seqkd_and_smaller_data_runs_out_of_the_saliency_line(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    lines = {}
+    real = matplotlib.axes.Axes.errorbar
+
+    def spy(self, x, y, *a, label=None, **k):
+        lines[label] = (list(x), list(y))
+        return real(self, x, y, *a, label=label, **k)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "errorbar", spy)
+    per_run = pd.DataFrame({"dataset": ["d"] * 5,
+                            "variant": ["saliency-k5", "seqkd-saliency-k5", "saliency-k5-data0.25", "random-k5", "standard"],
+                            "seed": [0] * 5, "accuracy": [50.0, 30.0, 10.0, 45.0, 40.0]})
+    accuracy_vs_k(per_run, str(tmp_path / "k.png"))
+    assert lines == {"saliency": ([5], [50.0]), "seqkd-saliency": ([5], [30.0]), "random": ([5], [45.0])}
+
+
 def test_attribution_page_greys_punctuation_and_shows_tiny_log_probs():
     ex = pd.DataFrame([{"id": "1", "label": "yes", "fields": [{"name": "question", "text": "Is it red, really?"}]}])
     attr = pd.DataFrame([{"id": "1", "target": "yes", "target_logprob": -1.6e-06,

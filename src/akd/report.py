@@ -159,7 +159,11 @@ def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
     for ax, d in zip(axes[0], datasets):
         sub = per_run[per_run["dataset"] == d]
         runs = [parse(v) for v in sub["variant"]]
-        fam = sub.assign(family=[r.source for r in runs], k=[r.k for r in runs]).dropna(subset=["k"])
+        # one line per rationale source and label kind (saliency vs seqkd-saliency), full data only
+        # (the shares have their own plot)
+        fam = sub.assign(family=[f"seqkd-{r.source}" if r.kind.labels == "teacher" else r.source for r in runs],
+                         k=[r.k for r in runs], full=[r.fraction == 1.0 for r in runs])
+        fam = fam[fam["full"]].dropna(subset=["k"])
         fam["k"] = fam["k"].astype(int)
         for name, g in fam.groupby("family"):
             s = g.groupby("k")["accuracy"].agg(["mean", "std"]).fillna(0.0).sort_index()
