@@ -99,3 +99,17 @@ def test_cot_without_demonstrations_or_llm_rationales_is_a_config_error(tmp_path
     path.write_text(yaml.safe_dump(cfg))
     run = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
     assert run.returncode != 0 and "teacher.cot.demos" in run.stdout + run.stderr
+
+
+def test_a_letter_that_names_another_choice_than_the_stated_text_gives_the_text():
+    # SmolLM2-135M, zero-shot, 3-shot CoT on real CQA: 3 of its first 4 answers put a wrong letter
+    # before the choice its rationale argued for ("(c) math problem", where (c) is garden center)
+    out = ("The answer must be something that is the opposite of being a park. Of the above choices, only math "
+           "problem is the opposite of being a park. So the answer is (c) math problem.\n\nQ: The person ...")
+    assert parse_cot("mc", out, CHOICES)[1] == "math problem"
+    # a letter with its own choice's text, or with no text, still reads as the letter
+    assert parse_cot("mc", "Fruit falls. So the answer is (e) gravity.", CHOICES)[1] == "gravity"
+    assert parse_cot("mc", "Fruit falls. So the answer is (e).", CHOICES)[1] == "gravity"
+    # text that is no choice leaves the letter in charge
+    assert parse_cot("mc", "Fruit falls. So the answer is (e) falling fruit.", CHOICES)[1] == "gravity"
+    assert parse_cot("mc", "So the answer is (e) park.", CHOICES[:3])[1] == "park"  # (e) of three choices

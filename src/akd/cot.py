@@ -9,7 +9,8 @@ Demonstrations come from the config (``input``, ``rationale``, ``answer`` each) 
 datasets, from training rows with a PaLM rationale whose PaLM answer is the gold label (seeded,
 never the example itself).  An output is read as the DSS source reads PaLM's
 (:func:`akd.sources.dss.parse_llm_output`: cut before an invented next question, rationale before
-the answer sentence); when that finds no answer, as the teacher's generated answers are read
+the answer sentence; when the sentence's letter names one choice and its text exactly another,
+the text); when that finds no answer, as the teacher's generated answers are read
 (:func:`akd.answers.parse_answer` on the text after its last "answer is"); an output with no answer
 in the label space is unparsed and left out.
 """
@@ -95,6 +96,22 @@ def cot_prompt(task: str, text: str, demos: Sequence[tuple[Demo, list]]) -> str:
     return "".join(parts) + f"Q: {text}\nA:"
 
 
+_LETTER_THEN_TEXT = re.compile(r"answer is\s*\(([a-e])\)\s*([^\n]*?)\s*\.?\s*$", re.I)
+
+
+def _stated_choice(text: str, choices: Sequence[str]) -> str | None:
+    """The choice an answer sentence names by its text when its letter names another one ("So the
+    answer is (c) math problem." where (c) is garden center: a small model's letter slips, the text
+    is what its rationale argued for); None when they agree or the text is no choice."""
+    m = _LETTER_THEN_TEXT.search(text)
+    if not m or not m.group(2):
+        return None
+    said = m.group(2).strip().lower()
+    named = [c for c in choices if c.strip().lower() == said]
+    i = CHOICE_LETTERS.index(m.group(1).lower())
+    return named[0] if named and (i >= len(choices) or named[0] != choices[i]) else None
+
+
 def parse_cot(task: str, output: str, choices: Sequence[str] = ()) -> tuple[str, str | None]:
     """(rationale, answer in the label space or None) of one generated chain of thought."""
     text = (output or "").strip()
@@ -102,8 +119,11 @@ def parse_cot(task: str, output: str, choices: Sequence[str] = ()) -> tuple[str,
     if m:  # the model went on to invent the next question
         text = text[: m.start()].strip()
     rationale, answer = parse_llm_output(task, text, list(choices) or None)
-    if answer is not None and task == "mc" and choices and answer not in choices:
-        answer = parse_answer("mc", answer, choices)  # "So the answer is wooded area" with other wording
+    if answer is not None and task == "mc" and choices:
+        if answer not in choices:
+            answer = parse_answer("mc", answer, choices)  # "So the answer is wooded area" with other wording
+        else:
+            answer = _stated_choice(text, choices) or answer
     if answer is None:
         answer = parse_answer(task, text, choices)
         if answer is not None:  # the rationale: what precedes the statement of the answer
