@@ -27,12 +27,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+sys.path.insert(0, str(ROOT / "examples"))
+
+from _teacher_run import need, teacher_run  # noqa: E402
 from akd import io, schemas, stages  # noqa: E402
 from akd.attribution import Settings, attribute  # noqa: E402
 from akd.models import load_model  # noqa: E402
 from akd.plausibility import agreement  # noqa: E402
-from akd.prepare import read_examples  # noqa: E402
-from akd.teacher import attribution_inputs  # noqa: E402
 
 
 def main() -> None:
@@ -50,18 +51,15 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    base = Path(args.results) / args.dataset
-    teacher = base / "teacher" / args.teacher
-    model_dir = args.model or next(str(p) for p in (teacher / "model", base / "models" / args.teacher) if p.exists())
-    out = teacher / "ablation_sample"
+    run_ = teacher_run(args.results, args.dataset, args.teacher, args.model, args.n)
+    base, model_dir, predictions, chat = run_["base"], run_["model"], run_["predictions"], run_["chat"]
+    records, targets, prompts = run_["records"], run_["targets"], run_["prompts"]
+    references = {(src, k): base / "rationales" / args.teacher / src / f"k{k}" / "train.parquet"
+                  for src in ("saliency", "random") for k in args.k}
+    for (src, k), path in references.items():
+        need(path, f"the run's {src} words at k {k}")
+    out = run_["teacher_dir"] / "ablation_sample"
     out.mkdir(parents=True, exist_ok=True)
-    predictions = str(teacher / "predictions" / "train.parquet")
-    preds = io.read_parquet(predictions, schemas.PREDICTIONS)
-    chat = bool((io.parquet_metadata(predictions).get("info") or {}).get("chat", False))
-    records, targets, prompts, _ = attribution_inputs(read_examples(str(base / "data" / "train.parquet")), preds,
-                                                      "prediction")
-    records, targets, prompts = records[: args.n], targets[: args.n], prompts[: args.n]
-
     model, tok = load_model(model_dir, "cpu")
     t0 = time.perf_counter()
     rows = attribute(model, tok, records, targets, Settings(method="feature_ablation", batch_size=args.batch_size),
@@ -80,8 +78,7 @@ def main() -> None:
     for k in args.k:
         stages.rationales(fa, str(out / f"feature_ablation_k{k}.parquet"), k)
         sources = {"feature_ablation": str(out / f"feature_ablation_k{k}.parquet"),
-                   "saliency": str(base / "rationales" / args.teacher / "saliency" / f"k{k}" / "train.parquet"),
-                   "random": str(base / "rationales" / args.teacher / "random" / f"k{k}" / "train.parquet")}
+                   "saliency": str(references["saliency", k]), "random": str(references["random", k])}
         faith = stages.faithfulness(model_dir, predictions, fa, sources, k, str(out / f"faithfulness_k{k}.parquet"),
                                     {"n": args.n, "batch_size": args.batch_size, "threads": args.threads,
                                      "device": "cpu"})

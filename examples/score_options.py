@@ -28,12 +28,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from akd import io, schemas  # noqa: E402
+sys.path.insert(0, str(ROOT / "examples"))
+
+from _teacher_run import teacher_run  # noqa: E402
 from akd.attribution import Settings, attribute  # noqa: E402
 from akd.models import load_model  # noqa: E402
-from akd.prepare import read_examples  # noqa: E402
 from akd.rationales import top_k  # noqa: E402
-from akd.teacher import attribution_inputs  # noqa: E402
 
 
 def top_sets(rows: list[dict], k: int) -> list[frozenset]:
@@ -64,15 +64,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    base = Path(args.results) / args.dataset
-    teacher = base / "teacher" / args.teacher
-    model_dir = args.model or next(str(p) for p in (teacher / "model", base / "models" / args.teacher) if p.exists())
-    preds_path = teacher / "predictions" / "train.parquet"
-    preds = io.read_parquet(str(preds_path), schemas.PREDICTIONS)
-    chat = bool((io.parquet_metadata(str(preds_path)).get("info") or {}).get("chat", False))
-    records, targets, prompts, _ = attribution_inputs(read_examples(str(base / "data" / "train.parquet")), preds,
-                                                      "prediction")
-    records, targets, prompts = records[: args.n], targets[: args.n], prompts[: args.n]
+    run_ = teacher_run(args.results, args.dataset, args.teacher, args.model, args.n)
+    model_dir, chat = run_["model"], run_["chat"]
+    records, targets, prompts = run_["records"], run_["targets"], run_["prompts"]
     model, tok = load_model(model_dir, "cpu", gguf_file=args.gguf_file)
 
     def run(m, score: str) -> tuple[list[dict], float]:
