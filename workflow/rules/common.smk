@@ -16,6 +16,9 @@ RESULTS = config.get("results", "results")
 DATASETS = sorted(config["datasets"])  # sorted: params built from these lists do not depend on key order
 SPLITS = ["train", "valid", "test"]
 TEACHER = config["teacher"]["model"]
+#: the teacher's jobs (all its threads) go before students when both are ready: the teacher chain is
+#: the critical path, and a two-thread job that waits for a free pair of cores leaves one idle
+TEACHER_PRIORITY = 10
 # a config without `student` runs the teacher's stages only (`snakemake teacher`)
 HAS_STUDENT = "student" in config
 STUDENT = config["student"]["model"] if HAS_STUDENT else None
@@ -358,11 +361,27 @@ def faithfulness_items():
     ]
 
 
+def cot_from_base():
+    """Whether the chains of thought come from the model before fine-tuning (`teacher.cot.model: base`)."""
+    return bool(config["teacher"].get("finetune")) and (config["teacher"].get("cot") or {}).get("model") == "base"
+
+
+def cot_model_dir(dataset):
+    return model_dir(dataset, TEACHER) if cot_from_base() else teacher_dir(dataset)
+
+
+def cot_model_input(wildcards):
+    return model_input(wildcards.dataset, TEACHER) if cot_from_base() else teacher_input(wildcards)
+
+
 def cot_settings(dataset):
     """What the teacher's chain of thought uses: its model, chat setting, batch and the cot slice."""
     teacher = teacher_settings(dataset)
     keep = ("model", "gguf_file", "trust_remote_code", "chat", "batch_size", "max_input_tokens", "device")
-    return as_params({**{k: teacher[k] for k in keep if k in teacher}, "cot": dict(config["teacher"].get("cot") or {})})
+    settings = {k: teacher[k] for k in keep if k in teacher}
+    if cot_from_base():  # the original weights, as fine-tuning reads them
+        settings["gguf_file"] = akd.config.teacher_gguf_file(config, finetuning=True)
+    return as_params({**settings, "cot": dict(config["teacher"].get("cot") or {})})
 
 
 def plausibility_items():

@@ -29,6 +29,7 @@ rule teacher_finetune:
     params:
         settings=lambda w: finetune_settings(w.dataset),
     threads: threads_of("teacher")
+    priority: TEACHER_PRIORITY
     resources:
         **resources_of("teacher"),
     conda:
@@ -55,6 +56,7 @@ rule teacher_predict:
         settings=lambda w: teacher_settings(w.dataset),
         shard=None,
     threads: threads_of("teacher")
+    priority: TEACHER_PRIORITY
     resources:
         **resources_of("teacher"),
     conda:
@@ -109,6 +111,7 @@ rule attribute:
         settings=lambda w: attribution_settings(w.dataset, w.method),
         shard=None,
     threads: threads_of("teacher")
+    priority: TEACHER_PRIORITY
     resources:
         **resources_of("teacher"),
     conda:
@@ -154,17 +157,18 @@ rule teacher_cot:
     """The teacher's chain of thought on each training example (few-shot, DSS's form), read back
     into rationale and answer, for the `cot` students. `teacher_cot_shard`: one shard."""
     input:
-        model=teacher_input,
+        model=cot_model_input,
         examples=f"{RESULTS}/{{dataset}}/data/{{split}}.parquet",
         checked=checked_inputs,
     output:
         cot=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/cot/{{split}}.parquet",
         metrics=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/cot/{{split}}.json",
     params:
-        model=lambda w: teacher_dir(w.dataset),
+        model=lambda w: cot_model_dir(w.dataset),
         settings=lambda w: cot_settings(w.dataset),
         shard=None,
     threads: threads_of("teacher")
+    priority: TEACHER_PRIORITY
     resources:
         **resources_of("teacher"),
     conda:
