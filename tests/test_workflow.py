@@ -1,6 +1,7 @@
 """The workflow itself: one real run of the tiny config end to end, and dry runs of the paper grid."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 import time
@@ -263,21 +264,36 @@ def test_offline_real_teacher_config_plans_the_teacher_stages(tmp_path):
 
 
 def test_offline_real_config_plans_the_first_real_run(tmp_path):
-    """configs/offline-real.yaml: the teacher fine-tuned, a shrunk student built once, nine
-    variants (saliency at k 1, 3, 5; the controls and seqkd-saliency at k 5 only) times three
-    seeds, faithfulness at each k and plausibility."""
+    """configs/offline-real.yaml: the teacher fine-tuned, a shrunk student built once, ten
+    variants (saliency at k 1, 3, 5; the controls and seqkd-saliency at k 5 only; cot) times three
+    seeds, faithfulness at each k and plausibility; the chains of thought written by the model
+    before fine-tuning (`teacher.cot.model: base`), and by the fine-tuned one without it; the
+    teacher's jobs ahead of the students."""
     path, env = _smollm2_config(tmp_path, "offline-real.yaml")
     run = snakemake("-n", "--configfile", str(path), cwd=tmp_path, env=env)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
     counts = job_counts(run.stdout)
-    assert counts["teacher_finetune"] == 1 and counts["shrink_model"] == 1
+    assert counts["teacher_finetune"] == 1 and counts["shrink_model"] == 1 and counts["teacher_cot"] == 1
     # control rationales: masked at k 5, random at k 1, 3, 5 (the analyses' reference rows at every k)
-    assert counts["train_student"] == 27 and counts["evaluate"] == 27 and counts["control_rationales"] == 4
-    assert counts["faithfulness"] == 3 and counts["plausibility_table"] == 1 and "teacher_cot" not in counts
+    assert counts["train_student"] == 30 and counts["evaluate"] == 30 and counts["control_rationales"] == 4
+    assert counts["faithfulness"] == 3 and counts["plausibility_table"] == 1
     for variant in ["standard", "saliency-k1", "saliency-k3", "saliency-k5", "random-k5", "masked-k5", "llm",
-                    "seqkd", "seqkd-saliency-k5"]:
+                    "cot", "seqkd", "seqkd-saliency-k5"]:
         assert f"students/smollm2-4l/{variant}/seed2/model" in run.stdout, variant
     assert "random-k1" not in run.stdout and "masked-k3" not in run.stdout
+    finetuned = "cqa/teacher/smollm2-instruct/model"
+    cot_job = [j for j in planned_jobs(run.stdout) if j["rule"] == "teacher_cot"][0]
+    assert not any(p.endswith(finetuned) for p in cot_job["input"])
+    assert re.search(r"rule teacher_finetune:\n(    .*\n)*?    priority: 10\n", run.stdout)
+    assert not re.search(r"rule train_student:\n(    .*\n)*?    priority:", run.stdout)
+
+    cfg = yaml.safe_load(path.read_text())
+    del cfg["teacher"]["cot"]["model"]
+    path.write_text(yaml.safe_dump(cfg))
+    run = snakemake("-n", "--configfile", str(path), cwd=tmp_path, env=env)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    cot_job = [j for j in planned_jobs(run.stdout) if j["rule"] == "teacher_cot"][0]
+    assert any(p.endswith(finetuned) for p in cot_job["input"])
 
 
 def test_paper_grid_without_offline_mapping_names_the_missing_file(tmp_path):
