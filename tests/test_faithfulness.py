@@ -86,15 +86,22 @@ def test_the_workflow_writes_the_faithfulness_table(tmp_path):
     cfg = yaml.safe_load(TINY.read_text())
     cfg["datasets"] = {"syn-nli": cfg["datasets"]["syn-nli"]}
     cfg["attribution"]["methods"] = ["saliency"]
-    cfg["analyses"] = {"faithfulness_examples": 15}
+    cfg["analyses"] = {"faithfulness_examples": 15, "compare_methods": ["feature_ablation"]}
     path = tmp_path / "faith.yaml"
     path.write_text(yaml.safe_dump(cfg))
     run = snakemake("teacher", "--cores", "2", "--configfile", str(path), cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     table = pd.read_csv(tmp_path / "results/tables/faithfulness.csv")
-    assert set(zip(table["source"], table["k"])) == {("saliency", 2), ("random", 2)}
+    assert set(zip(table["method"], table["source"], table["k"])) == {
+        ("saliency", "saliency", 2), ("saliency", "random", 2),
+        ("feature_ablation", "feature_ablation", 2), ("feature_ablation", "random", 2)}
     assert (table["n"] == 15).all() and table["comprehensiveness"].between(-1, 1).all()
-    assert table["p_full"].nunique() == 1  # both sources on the same examples, the same full prompts
+    assert table["p_full"].nunique() == 1  # every source and method on the same examples, the same full prompts
+    # the compared method is attributed on those examples only, the students' method on the whole split
+    teacher = tmp_path / "results/syn-nli/teacher/teacher-nano"
+    fa = pd.read_parquet(teacher / "attributions/feature_ablation/train.parquet")
+    sal = pd.read_parquet(teacher / "attributions/saliency/train.parquet")
+    assert len(fa) == 15 and len(sal) > 15 and list(fa["id"]) == list(sal["id"][:15])
     rows = pd.read_parquet(tmp_path / "results/syn-nli/teacher/teacher-nano/faithfulness/saliency/k2.parquet")
     assert len(rows) == 30 and set(rows["source"]) == {"saliency", "random"}
     # off by default: no faithfulness job is planned without the key
@@ -103,3 +110,35 @@ def test_the_workflow_writes_the_faithfulness_table(tmp_path):
     (tmp_path / "fresh").mkdir()
     plan = snakemake("-n", "teacher", "--configfile", str(path), cwd=tmp_path / "fresh")
     assert plan.returncode == 0 and "attribute" in job_counts(plan.stdout) and "faithfulness" not in job_counts(plan.stdout)
+
+
+def test_compare_methods_are_planned_for_the_analyses_only(tmp_path):
+    """analyses.compare_methods: one attribution job per dataset for the method (never sharded,
+    on the first faithfulness_examples), its faithfulness and plausibility, no student on it; a
+    method listed twice, or with faithfulness off, is a config error."""
+    import yaml
+
+    from workflow_helpers import TINY, job_counts, planned_jobs, snakemake
+
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["attribution"]["methods"] = ["saliency"]
+    cfg["analyses"] = {"faithfulness_examples": 10, "compare_methods": ["feature_ablation"]}
+    path = tmp_path / "cmp.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    run = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-3000:]
+    jobs = planned_jobs(run.stdout)
+    fa = [j for j in jobs if j["wildcards"].get("method") == "feature_ablation"]
+    assert sorted((j["rule"], j["wildcards"]["dataset"]) for j in fa if j["rule"].startswith("attribute")) == [
+        ("attribute", "syn-math"), ("attribute", "syn-nli")]  # syn-math's train is sharded for saliency
+    assert [j for j in jobs if j["rule"] == "attribute_shard" and j["wildcards"]["method"] == "saliency"]
+    assert sum(j["rule"] == "faithfulness" for j in fa) == 2
+    assert "feature_ablation-k2" not in run.stdout and "saliency-k2/seed0" in run.stdout
+    assert job_counts(run.stdout)["faithfulness"] == 4
+
+    for analyses, hint in (({"faithfulness_examples": 10, "compare_methods": ["saliency"]}, "already attribution.methods"),
+                           ({"compare_methods": ["feature_ablation"]}, "faithfulness_examples")):
+        cfg["analyses"] = analyses
+        path.write_text(yaml.safe_dump(cfg))
+        bad = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
+        assert bad.returncode != 0 and hint in bad.stdout + bad.stderr, analyses

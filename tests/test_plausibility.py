@@ -49,6 +49,22 @@ def test_the_table_scores_the_method_beside_random_words(tmp_path):
     assert "CoS-E" in (tmp_path / "p.md").read_text()
 
 
+def test_random_words_are_scored_on_the_examples_the_method_has(tmp_path):
+    """A method attributed on a few examples only (analyses.compare_methods): its random reference
+    row covers the same examples, not the whole split's."""
+    human = tmp_path / "human.parquet"
+    io.write_parquet(pd.DataFrame({"id": ["a", "b"], "rationale": ["wooded area", "a body of water"]}), human,
+                     schemas.HUMAN_RATIONALES)
+    for name, words in (("top", {"a": ["wooded", "zoo"]}), ("rnd", {"a": ["beavers", "zoo"], "b": ["body", "water"]})):
+        rows = [{"id": i, "rationale": " ".join(w), "words": w, "positions": [0, 1]} for i, w in words.items()]
+        io.write_parquet(pd.DataFrame(rows), tmp_path / f"{name}.parquet", schemas.RATIONALES)
+    item = {"dataset": "cqa", "method": "feature_ablation", "k": 2, "top": str(tmp_path / "top.parquet"),
+            "random": str(tmp_path / "rnd.parquet"), "human": str(human)}
+    by = stages.plausibility_table([item], str(tmp_path / "p.csv"), str(tmp_path / "p.md")).set_index("source")
+    assert by.loc["feature_ablation", "n"] == 1 and by.loc["random", "n"] == 1
+    assert by.loc["feature_ablation", "precision"] == pytest.approx(0.5) and by.loc["random", "precision"] == 0.0
+
+
 def test_the_workflow_plans_plausibility_where_the_data_has_people_s_rationales(tmp_path, paper_offline):
     over = tmp_path / "analyses.yaml"
     over.write_text(yaml.safe_dump({"analyses": {"plausibility": True}}))

@@ -108,7 +108,8 @@ FAITHFULNESS_NOTE = (
     "ERASER (DeYoung et al. 2020) on training examples the teacher answered: comprehensiveness = p(answer) - "
     "p(answer | the words deleted from the example's text), sufficiency = p(answer) - p(answer | only the "
     "words left); p: the probability of the teacher's own answer (the attributed continuation); source "
-    "`random`: k random words of the same input. Means over n examples.")
+    "`random`: k random words of the same input. Means over n examples. A method of "
+    "analyses.compare_methods is attributed on these examples only, for this table and plausibility.")
 
 
 def faithfulness_summary(items: Sequence[dict]) -> pd.DataFrame:
@@ -132,21 +133,25 @@ PLAUSIBILITY_NOTE = (
     "Agreement of the teacher's top-k words (source: the method) and of k random words of the same input "
     "(source: random) with people's rationales (CQA: CoS-E's highlighted words; e-SNLI: the words of the "
     "first explanation): precision = share of the k words in the person's, recall = share of the person's "
-    "words among the k, F1; word types, lower-cased, punctuation left out; means over n training examples.")
+    "words among the k, F1; word types, lower-cased, punctuation left out; means over n training examples "
+    "(a method of analyses.compare_methods: the first analyses.faithfulness_examples, random words on the same).")
 
 
 def plausibility_summary(items: Sequence[dict]) -> pd.DataFrame:
     """``items``: dataset, method, k, human (people's rationales), top (the method's top-k words),
     random (k random words).  Per item and source: mean precision, recall and F1 of the words
-    against people's rationales (:mod:`akd.plausibility`), over the examples both have."""
+    against people's rationales (:mod:`akd.plausibility`), over the examples the method's words and
+    people's both have (a method compared on a few examples: random words on those same ones)."""
     from .plausibility import agreement
 
     rows = []
     for it in items:
         human = io.read_parquet(it["human"], schemas.HUMAN_RATIONALES).set_index("id")["rationale"]
+        top = io.read_parquet(it["top"], schemas.RATIONALES).set_index("id")["words"]
+        ids = [i for i in top.index if i in human.index]  # random words on the same examples as the method's
         for source, path in ((it["method"], it["top"]), ("random", it["random"])):
-            chosen = io.read_parquet(path, schemas.RATIONALES).set_index("id")["words"]
-            ids = [i for i in chosen.index if i in human.index]
+            chosen = top if source == it["method"] else io.read_parquet(path, schemas.RATIONALES).set_index("id")["words"]
+            ids = [i for i in ids if i in chosen.index]
             scores = pd.DataFrame([agreement(list(chosen[i]), human[i]) for i in ids],
                                   columns=["precision", "recall", "f1"])
             rows.append({"dataset": it["dataset"], "method": it["method"], "k": int(it["k"]), "source": source,

@@ -130,6 +130,16 @@ def check(config: dict) -> None:
         if demo.get("choices") and demo["answer"] not in demo["choices"]:
             raise ConfigError(f"teacher.cot.demos[{i}].answer: {demo['answer']!r} is not one of its choices "
                               f"{demo['choices']} (the demonstration would state an answer with no letter)")
+    analyses = config.get("analyses") or {}
+    compare = list(analyses.get("compare_methods") or [])
+    if compare:
+        both = sorted(set(compare) & set(config["attribution"]["methods"]))
+        if both:
+            raise ConfigError(f"analyses.compare_methods: {both} are already attribution.methods (attributed on the "
+                              "whole split, students trained on them); list a method in one of the two")
+        if not int(analyses.get("faithfulness_examples", 0)):
+            raise ConfigError("analyses.compare_methods: these methods are attributed on the first "
+                              "analyses.faithfulness_examples training examples, which is 0 (off); set it (e.g. 100)")
     control = config["rationales"].get("control_method")
     if control and control not in config["attribution"]["methods"]:
         raise ConfigError(f"rationales.control_method: {control!r} is not one of attribution.methods "

@@ -190,7 +190,8 @@ def teacher_table(items: Sequence[dict], csv_out: str, md_out: str, html_out: st
 def attribute(model: str, examples: str, predictions: str, out: str, settings: dict,
               shard: tuple[int, int] | None = None) -> None:
     """Word scores for one method of the teacher's answers (as its predictions table has them);
-    ``settings`` holds the attribution slice plus the teacher's model.  ``shard=(i, n)``: only the
+    ``settings`` holds the attribution slice plus the teacher's model (``examples``: the first so
+    many attributable examples only, for a method the analyses compare).  ``shard=(i, n)``: only the
     i-th of n shards, cut along the single job's batches.  Resumes from a killed job's checkpoint."""
     from . import attribution
     from .checkpoint import Checkpoint, digest, model_signature
@@ -203,6 +204,9 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
                                                             settings.get("target", "prediction"))
     if skipped:
         log.info("%d of %d examples have no parsed teacher answer: not attributed", skipped, len(preds))
+    if settings.get("examples"):  # a method for the analyses only: the first examples, in the split's order
+        n = int(settings["examples"])
+        records, targets, prompts = records[:n], targets[:n], prompts[:n]
     method = attribution.Settings.from_dict(settings)
     if shard is not None:
         keep = _shard_rows([len(p.text) for p in prompts], method.batch_size, shard)

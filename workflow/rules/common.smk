@@ -23,6 +23,8 @@ TEACHER_PRIORITY = 10
 HAS_STUDENT = "student" in config
 STUDENT = config["student"]["model"] if HAS_STUDENT else None
 METHODS = list(config["attribution"]["methods"])
+#: methods for the analyses only, attributed on the first `analyses.faithfulness_examples` training examples
+COMPARE_METHODS = list((config.get("analyses") or {}).get("compare_methods") or [])
 KS = sorted(int(k) for k in config["rationales"]["k"])
 CONTROLS = akd.variants.CONTROLS  # rationale files made from one method's scores
 # the attribution whose words (random) and ranking (masked) the controls use
@@ -42,7 +44,7 @@ wildcard_constraints:
     split="train|valid|test",
     seed=r"\d+",
     k=r"\d+",
-    method="|".join(METHODS),
+    method="|".join(METHODS + COMPARE_METHODS),
     variant=akd.variants.wildcard(METHODS),
     control="|".join(CONTROLS),
     alias=r"[^/]+",
@@ -231,11 +233,20 @@ def attribution_settings(dataset, method):
         "target": attribution.get("target", "prediction"),
         "max_input_tokens": int(attribution.get("max_input_tokens", 1024)),
     }
+    if method in COMPARE_METHODS:  # the analyses' examples only: the first ones, in the split's order
+        settings["examples"] = FAITHFULNESS_N
     # the teacher's model, not how it answers: prompts and answers reach attribution through the
     # predictions file (so a new prompt setting reruns attribution through that file, once)
     teacher = teacher_settings(dataset)
     model = {k: teacher[k] for k in ("model", "gguf_file", "trust_remote_code", "device")}
     return as_params({**model, **settings})
+
+
+def attribution_shards(pattern, wildcards):
+    """Shard files of a method's attributions: a compare method's few examples are one job."""
+    if wildcards.method in COMPARE_METHODS:
+        return [f"{RESULTS}/{wildcards.dataset}/UNSHARDED"]
+    return shard_files(pattern, wildcards)
 
 
 def has_llm(dataset):
@@ -356,7 +367,7 @@ def faithfulness_items():
     return [
         dict(dataset=d, method=m, k=k, faithfulness=f"{RESULTS}/{d}/teacher/{TEACHER}/faithfulness/{m}/k{k}.parquet")
         for d in DATASETS
-        for m in METHODS
+        for m in METHODS + COMPARE_METHODS
         for k in KS
     ]
 
@@ -398,7 +409,7 @@ def plausibility_items():
         )
         for d in DATASETS
         if akd.config.has_human_rationales(config, d)
-        for m in METHODS
+        for m in METHODS + COMPARE_METHODS
         for k in KS
     ]
 

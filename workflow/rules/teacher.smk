@@ -134,7 +134,7 @@ use rule attribute as attribute_shard with:
 rule merge_attributions:
     """A sharded split's word scores, back in the split's order."""
     input:
-        shards=lambda w: shard_files(
+        shards=lambda w: attribution_shards(
             f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
             w,
         ),
