@@ -65,6 +65,34 @@ def test_random_words_are_scored_on_the_examples_the_method_has(tmp_path):
     assert by.loc["feature_ablation", "precision"] == pytest.approx(0.5) and by.loc["random", "precision"] == 0.0
 
 
+def test_random_words_of_the_field_people_highlight_are_a_third_reference(tmp_path):
+    """CoS-E's spans lie in the CQA question: with the method's attributions, k random question
+    words are scored beside it; where people's words are spread over the fields (e-SNLI), not."""
+    def write(name, rows, schema):
+        io.write_parquet(pd.DataFrame(rows), tmp_path / name, schema)
+        return str(tmp_path / name)
+
+    q = ["where", "do", "beavers", "build", "dams"]
+    attr = [{"id": i, "target": "river", "target_logprob": -1.0, "words": q + ["river", "zoo"],
+             "word_field": ["question"] * 5 + ["choice0", "choice1"], "word_start": list(range(7)),
+             "word_end": list(range(1, 8)), "scores": [0.0] * 7} for i in ("a", "b", "c")]
+    item = {"dataset": "cqa", "method": "saliency", "k": 2, "attributions": write("attr.parquet", attr, schemas.ATTRIBUTIONS),
+            "human": write("human.parquet", {"id": ["a", "b", "c"], "rationale": ["beavers build dams"] * 3},
+                           schemas.HUMAN_RATIONALES)}
+    for name in ("top", "random"):
+        item[name] = write(f"{name}.parquet", [{"id": i, "rationale": "river zoo", "words": ["river", "zoo"],
+                                                 "positions": [5, 6]} for i in ("a", "b", "c")], schemas.RATIONALES)
+    by = stages.plausibility_table([item], str(tmp_path / "p.csv"), str(tmp_path / "p.md")).set_index("source")
+    assert list(by.index) == ["saliency", "random", "random question words"] and (by["n"] == 3).all()
+    assert by.loc["saliency", "precision"] == 0.0
+    # two question words drawn from five, three of which are the person's: precision in {0, 0.5, 1}, never from a choice
+    assert 0 < by.loc["random question words", "precision"] <= 1
+    spread = [dict(r, word_field=["premise"] * 3 + ["hypothesis"] * 4) for r in attr]
+    item["attributions"] = write("attr2.parquet", spread, schemas.ATTRIBUTIONS)
+    by = stages.plausibility_table([item], str(tmp_path / "p.csv"), str(tmp_path / "p.md")).set_index("source")
+    assert list(by.index) == ["saliency", "random"]
+
+
 def test_the_workflow_plans_plausibility_where_the_data_has_people_s_rationales(tmp_path, paper_offline):
     over = tmp_path / "analyses.yaml"
     over.write_text(yaml.safe_dump({"analyses": {"plausibility": True}}))

@@ -134,24 +134,65 @@ PLAUSIBILITY_NOTE = (
     "(source: random) with people's rationales (CQA: CoS-E's highlighted words; e-SNLI: the words of the "
     "first explanation): precision = share of the k words in the person's, recall = share of the person's "
     "words among the k, F1; word types, lower-cased, punctuation left out; means over n training examples "
-    "(a method of analyses.compare_methods: the first analyses.faithfulness_examples, random words on the same).")
+    "(a method of analyses.compare_methods: the first analyses.faithfulness_examples, random words on the same); "
+    "`random <field> words`: k random words of the input field that holds at least 90% of the input words "
+    "people's rationales share (CQA: the question, where CoS-E's spans lie).")
 
 
-def plausibility_summary(items: Sequence[dict]) -> pd.DataFrame:
+#: a field holding at least this share of the input words people's rationales share with it is
+#: where they highlight (CoS-E: the CQA question), and k random words of it a reference row
+EXTRACTIVE_SHARE = 0.9
+
+
+def rationale_field(attributions: Sequence[dict], human: pd.Series) -> tuple[str | None, float]:
+    """The input field that holds the words of people's rationales, and the share of their matched
+    words it holds (over the examples both have); (None, 0) when no word matches."""
+    from .plausibility import word_set
+
+    counts: dict[str, int] = {}
+    for row in attributions:
+        if row["id"] not in human.index:
+            continue
+        theirs = word_set(human[row["id"]])
+        for w, f in zip(row["words"], row["word_field"]):
+            if w.lower() in theirs:
+                counts[f] = counts.get(f, 0) + 1
+    if not counts:
+        return None, 0.0
+    field = max(counts, key=counts.get)
+    return field, counts[field] / sum(counts.values())
+
+
+def plausibility_summary(items: Sequence[dict], seed: int = 0) -> pd.DataFrame:
     """``items``: dataset, method, k, human (people's rationales), top (the method's top-k words),
-    random (k random words).  Per item and source: mean precision, recall and F1 of the words
-    against people's rationales (:mod:`akd.plausibility`), over the examples the method's words and
-    people's both have (a method compared on a few examples: random words on those same ones)."""
+    random (k random words), and optionally attributions (the method's rows).  Per item and source:
+    mean precision, recall and F1 of the words against people's rationales
+    (:mod:`akd.plausibility`), over the examples the method's words and people's both have (a
+    method compared on a few examples: random words on those same ones).  With attributions, where
+    one input field holds at least EXTRACTIVE_SHARE of the words people's rationales share with the
+    input (CoS-E: the question), k random words of that field are a third source, ``random <field>
+    words``: random words of where people look."""
     from .plausibility import agreement
+    from .rationales import field_positions
 
     rows = []
     for it in items:
         human = io.read_parquet(it["human"], schemas.HUMAN_RATIONALES).set_index("id")["rationale"]
         top = io.read_parquet(it["top"], schemas.RATIONALES).set_index("id")["words"]
         ids = [i for i in top.index if i in human.index]  # random words on the same examples as the method's
-        for source, path in ((it["method"], it["top"]), ("random", it["random"])):
-            chosen = top if source == it["method"] else io.read_parquet(path, schemas.RATIONALES).set_index("id")["words"]
+        sources = {it["method"]: top}
+        sources["random"] = io.read_parquet(it["random"], schemas.RATIONALES).set_index("id")["words"]
+        if it.get("attributions"):
+            attr = io.read_parquet(it["attributions"], schemas.ATTRIBUTIONS).to_dict("records")
+            field, share = rationale_field(attr, human)
+            if field is not None and share >= EXTRACTIVE_SHARE:
+                by_id = {r["id"]: r for r in attr}
+                sources[f"random {field} words"] = pd.Series(
+                    {i: [by_id[i]["words"][j] for j in field_positions(by_id[i], int(it["k"]), field, seed)]
+                     for i in ids if i in by_id})
+        for source, chosen in sources.items():
             ids = [i for i in ids if i in chosen.index]
+        for source, chosen in sources.items():
             scores = pd.DataFrame([agreement(list(chosen[i]), human[i]) for i in ids],
                                   columns=["precision", "recall", "f1"])
             rows.append({"dataset": it["dataset"], "method": it["method"], "k": int(it["k"]), "source": source,

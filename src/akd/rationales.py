@@ -124,6 +124,15 @@ def baseline_positions(row: dict, k: int, kind: str, seed: int, exclude_punctuat
     return first_k(words, order, k, exclude_punctuation, exclude_stopwords)
 
 
+def field_positions(row: dict, k: int, field: str, seed: int, exclude_punctuation: bool = True,
+                    exclude_stopwords: bool = False) -> list[int]:
+    """k distinct eligible words of one input field (``question``) drawn at random, seeded per example."""
+    words = list(row["words"])
+    pool = [j for j, f in enumerate(row["word_field"]) if f == field]
+    order = [pool[j] for j in np.random.default_rng(_seed(seed, row["id"])).permutation(len(pool))]
+    return first_k(words, order, k, exclude_punctuation, exclude_stopwords)
+
+
 def _is_number(word: str) -> bool:
     try:
         float(word.replace(",", ""))

@@ -365,13 +365,14 @@ def faithfulness_table(items: Sequence[dict], csv_out: str, md_out: str, html_ou
     return table
 
 
-def plausibility_table(items: Sequence[dict], csv_out: str, md_out: str, html_out: str | None = None) -> pd.DataFrame:
+def plausibility_table(items: Sequence[dict], csv_out: str, md_out: str, html_out: str | None = None,
+                       seed: int = 0) -> pd.DataFrame:
     """Agreement of the top-k words with people's rationales (a table;
-    :func:`akd.analyses.plausibility_summary`)."""
+    :func:`akd.analyses.plausibility_summary`; ``seed``: the random words of a field)."""
     from .analyses import PLAUSIBILITY_NOTE, plausibility_summary
     from .report import write_table
 
-    table = plausibility_summary(items)
+    table = plausibility_summary(items, seed)
     write_table(table, "Plausibility of the top-k words", PLAUSIBILITY_NOTE, csv_out, md_out, html_out)
     return table
 

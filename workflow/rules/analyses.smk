@@ -73,12 +73,14 @@ rule plausibility_table:
         top=paths(plausibility_items(), "top"),
         random=paths(plausibility_items(), "random"),
         human=paths(plausibility_items(), "human"),
+        attributions=paths(plausibility_items(), "attributions"),
     output:
         csv=f"{RESULTS}/tables/plausibility.csv",
         md=f"{RESULTS}/tables/plausibility.md",
         html=report(f"{RESULTS}/tables/plausibility.html", caption="../report/plausibility.rst", category="Analyses"),
     params:
         analyses=keys(plausibility_items(), "dataset", "method", "k"),
+        seed=int(config["rationales"].get("control_seed", 0)),
     conda:
         "../../envs/akd.yaml"
     log:

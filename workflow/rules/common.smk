@@ -406,6 +406,7 @@ def plausibility_items():
             top=f"{RESULTS}/{d}/rationales/{TEACHER}/{m}/k{k}/train.parquet",
             random=f"{RESULTS}/{d}/rationales/{TEACHER}/random/k{k}/train.parquet",
             human=f"{RESULTS}/{d}/data/human_rationales.parquet",
+            attributions=f"{RESULTS}/{d}/teacher/{TEACHER}/attributions/{m}/train.parquet",
         )
         for d in DATASETS
         if akd.config.has_human_rationales(config, d)

@@ -3,5 +3,6 @@ from akd.smk import job, with_paths
 
 with job(snakemake):
     i, out = snakemake.input, snakemake.output
-    items = with_paths(snakemake.params.analyses, top=i.top, random=i.random, human=i.human)
-    stages.plausibility_table(items, out.csv, out.md, out.html)
+    items = with_paths(snakemake.params.analyses, top=i.top, random=i.random, human=i.human,
+                       attributions=i.attributions)
+    stages.plausibility_table(items, out.csv, out.md, out.html, snakemake.params.seed)
