@@ -266,7 +266,7 @@ def test_offline_real_teacher_config_plans_the_teacher_stages(tmp_path):
 def test_offline_real_config_plans_the_first_real_run(tmp_path):
     """configs/offline-real.yaml: the teacher fine-tuned, a shrunk student built once, ten
     variants (saliency at k 1, 3, 5; the controls and seqkd-saliency at k 5 only; cot) times three
-    seeds, faithfulness at each k and plausibility; the chains of thought written by the model
+    seeds, faithfulness at each k (saliency and feature ablation) and plausibility; the chains of thought written by the model
     before fine-tuning (`teacher.cot.model: base`), and by the fine-tuned one without it; the
     teacher's jobs ahead of the students."""
     path, env = _smollm2_config(tmp_path, "offline-real.yaml")
@@ -276,7 +276,8 @@ def test_offline_real_config_plans_the_first_real_run(tmp_path):
     assert counts["teacher_finetune"] == 1 and counts["shrink_model"] == 1 and counts["teacher_cot"] == 1
     # control rationales: masked at k 5, random at k 1, 3, 5 (the analyses' reference rows at every k)
     assert counts["train_student"] == 30 and counts["evaluate"] == 30 and counts["control_rationales"] == 4
-    assert counts["faithfulness"] == 3 and counts["plausibility_table"] == 1
+    assert counts["faithfulness"] == 6 and counts["plausibility_table"] == 1  # saliency and feature ablation
+    assert counts["attribute"] == 3  # saliency on train and test, feature ablation on 100 training questions
     for variant in ["standard", "saliency-k1", "saliency-k3", "saliency-k5", "random-k5", "masked-k5", "llm",
                     "cot", "seqkd", "seqkd-saliency-k5"]:
         assert f"students/smollm2-4l/{variant}/seed2/model" in run.stdout, variant
