@@ -16,8 +16,9 @@ RESULTS = config.get("results", "results")
 DATASETS = sorted(config["datasets"])  # sorted: params built from these lists do not depend on key order
 SPLITS = ["train", "valid", "test"]
 TEACHER = config["teacher"]["model"]
-#: the teacher's jobs (all its threads) go before students when both are ready: the teacher chain is
-#: the critical path, and a two-thread job that waits for a free pair of cores leaves one idle
+#: the teacher's chain (its model jobs, its check, the rationales) goes before students when both are
+#: ready: it is the critical path (snakemake does not raise a job's priority for what waits on it),
+#: and a two-thread job that waits for a free pair of cores leaves one idle
 TEACHER_PRIORITY = 10
 # a config without `student` runs the teacher's stages only (`snakemake teacher`)
 HAS_STUDENT = "student" in config

@@ -16,6 +16,7 @@ rule rationales:
         **RATIONALE_FLAGS,
     conda:
         "../../envs/akd.yaml"
+    priority: TEACHER_PRIORITY
     log:
         f"{RESULTS}/logs/{{dataset}}/rationales/{TEACHER}/{{method}}/k{{k}}/{{split}}.log",
     script:
@@ -59,6 +60,7 @@ rule control_rationales:
         **RATIONALE_FLAGS,
     conda:
         "../../envs/akd.yaml"
+    priority: TEACHER_PRIORITY
     log:
         f"{RESULTS}/logs/{{dataset}}/rationales/{TEACHER}/{{control}}/k{{k}}/{{split}}.log",
     script:

@@ -219,6 +219,7 @@ rule teacher_check:
         check=lambda w: check_settings(w.dataset),
     conda:
         "../../envs/akd.yaml"
+    priority: TEACHER_PRIORITY
     log:
         f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/check.log",
     script:
