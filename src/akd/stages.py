@@ -204,13 +204,11 @@ def attribute(model: str, examples: str, predictions: str, out: str, settings: d
                                                             settings.get("target", "prediction"))
     if skipped:
         log.info("%d of %d examples have no parsed teacher answer: not attributed", skipped, len(preds))
-    if settings.get("examples"):  # a method for the analyses only: the first examples, in the split's order
-        n = int(settings["examples"])
-        records, targets, prompts = records[:n], targets[:n], prompts[:n]
     method = attribution.Settings.from_dict(settings)
+    keep = list(range(len(records)))[:int(settings.get("examples") or len(records))]  # the analyses' first examples
     if shard is not None:
-        keep = _shard_rows([len(p.text) for p in prompts], method.batch_size, shard)
-        records, targets, prompts = [records[i] for i in keep], [targets[i] for i in keep], [prompts[i] for i in keep]
+        keep = [keep[i] for i in _shard_rows([len(prompts[i].text) for i in keep], method.batch_size, shard)]
+    records, targets, prompts = [records[i] for i in keep], [targets[i] for i in keep], [prompts[i] for i in keep]
     checkpoint = Checkpoint(out, {"model": model, "model_files": model_signature(model),
                                   "settings": {k: v for k, v in settings.items() if k != "threads"},
                                   "shard": shard, "examples": digest(examples), "predictions": digest(predictions),
