@@ -1,7 +1,8 @@
 """The arithmetic a model job's forward and backward passes run in (``precision`` settings).
 
-``auto``: bfloat16 autocast on a GPU, float32 on a CPU (on this project's 2-core AVX512-BF16 CPU,
-bf16 autocast trained slower than float32: README, "Precision"); ``bf16``: bfloat16 autocast on
+``auto``: bfloat16 autocast on a GPU, float32 on a CPU (on this project's 2-core CPU, bf16 autocast
+was 1.3-2.4x faster than float32 one day and under 0.2x another: benchmarks/README.md, so the CPU
+default is the one that does not depend on the host); ``bf16``: bfloat16 autocast on
 either; ``float32``: none.  Weights stay float32 in every case (they are the optimiser's master
 copy); autocast runs matrix products in bf16 and keeps reductions such as softmax in float32.
 """
