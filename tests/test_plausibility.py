@@ -87,6 +87,10 @@ def test_random_words_of_the_field_people_highlight_are_a_third_reference(tmp_pa
     assert by.loc["saliency", "precision"] == 0.0
     # two question words drawn from five, three of which are the person's: precision in {0, 0.5, 1}, never from a choice
     assert 0 < by.loc["random question words", "precision"] <= 1
+    # drawn under the rationales' rules: without the stopwords "where" and "do", every draw is the person's
+    by = stages.plausibility_table([item], str(tmp_path / "p.csv"), str(tmp_path / "p.md"),
+                                   exclude_stopwords=True).set_index("source")
+    assert by.loc["random question words", "precision"] == 1.0
     spread = [dict(r, word_field=["premise"] * 3 + ["hypothesis"] * 4) for r in attr]
     item["attributions"] = write("attr2.parquet", spread, schemas.ATTRIBUTIONS)
     by = stages.plausibility_table([item], str(tmp_path / "p.csv"), str(tmp_path / "p.md")).set_index("source")

@@ -134,7 +134,7 @@ PLAUSIBILITY_NOTE = (
     "(source: random) with people's rationales (CQA: CoS-E's highlighted words; e-SNLI: the words of the "
     "first explanation): precision = share of the k words in the person's, recall = share of the person's "
     "words among the k, F1; word types, lower-cased, punctuation left out; means over n training examples "
-    "(a method of analyses.compare_methods: the first analyses.faithfulness_examples, random words on the same); "
+    "(a method of analyses.compare_methods: the first analyses.faithfulness_examples the teacher answered, random words on the same); "
     "`random <field> words`: k random words of the input field that holds at least 90% of the input words "
     "people's rationales share (CQA: the question, where CoS-E's spans lie).")
 
@@ -163,7 +163,8 @@ def rationale_field(attributions: Sequence[dict], human: pd.Series) -> tuple[str
     return field, counts[field] / sum(counts.values())
 
 
-def plausibility_summary(items: Sequence[dict], seed: int = 0) -> pd.DataFrame:
+def plausibility_summary(items: Sequence[dict], seed: int = 0, exclude_punctuation: bool = True,
+                         exclude_stopwords: bool = False) -> pd.DataFrame:
     """``items``: dataset, method, k, human (people's rationales), top (the method's top-k words),
     random (k random words), and optionally attributions (the method's rows).  Per item and source:
     mean precision, recall and F1 of the words against people's rationales
@@ -188,7 +189,8 @@ def plausibility_summary(items: Sequence[dict], seed: int = 0) -> pd.DataFrame:
             if field is not None and share >= EXTRACTIVE_SHARE:
                 by_id = {r["id"]: r for r in attr}
                 sources[f"random {field} words"] = pd.Series(
-                    {i: [by_id[i]["words"][j] for j in field_positions(by_id[i], int(it["k"]), field, seed)]
+                    {i: [by_id[i]["words"][j] for j in field_positions(by_id[i], int(it["k"]), field, seed,
+                                                                  exclude_punctuation, exclude_stopwords)]
                      for i in ids if i in by_id})
         for source, chosen in sources.items():
             ids = [i for i in ids if i in chosen.index]

@@ -120,17 +120,20 @@ def baseline_positions(row: dict, k: int, kind: str, seed: int, exclude_punctuat
         pool = [j for j, w in enumerate(words) if _is_number(w)]
     else:
         raise ValueError(f"unknown baseline {kind!r}; expected one of {sorted(BASELINES)}")
-    order = [pool[j] for j in np.random.default_rng(_seed(seed, row["id"])).permutation(len(pool))]
-    return first_k(words, order, k, exclude_punctuation, exclude_stopwords)
+    return _drawn(row, pool, k, seed, exclude_punctuation, exclude_stopwords)
 
 
 def field_positions(row: dict, k: int, field: str, seed: int, exclude_punctuation: bool = True,
                     exclude_stopwords: bool = False) -> list[int]:
     """k distinct eligible words of one input field (``question``) drawn at random, seeded per example."""
-    words = list(row["words"])
     pool = [j for j, f in enumerate(row["word_field"]) if f == field]
+    return _drawn(row, pool, k, seed, exclude_punctuation, exclude_stopwords)
+
+
+def _drawn(row: dict, pool: list[int], k: int, seed: int, exclude_punctuation: bool, exclude_stopwords: bool) -> list[int]:
+    """The first k eligible words of ``pool`` in an order drawn at random, seeded per example."""
     order = [pool[j] for j in np.random.default_rng(_seed(seed, row["id"])).permutation(len(pool))]
-    return first_k(words, order, k, exclude_punctuation, exclude_stopwords)
+    return first_k(list(row["words"]), order, k, exclude_punctuation, exclude_stopwords)
 
 
 def _is_number(word: str) -> bool:

@@ -364,13 +364,14 @@ def faithfulness_table(items: Sequence[dict], csv_out: str, md_out: str, html_ou
 
 
 def plausibility_table(items: Sequence[dict], csv_out: str, md_out: str, html_out: str | None = None,
-                       seed: int = 0) -> pd.DataFrame:
+                       seed: int = 0, exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> pd.DataFrame:
     """Agreement of the top-k words with people's rationales (a table;
-    :func:`akd.analyses.plausibility_summary`; ``seed``: the random words of a field)."""
+    :func:`akd.analyses.plausibility_summary`; ``seed`` and the flags: the random words of a field,
+    drawn under the rationales' rules)."""
     from .analyses import PLAUSIBILITY_NOTE, plausibility_summary
     from .report import write_table
 
-    table = plausibility_summary(items, seed)
+    table = plausibility_summary(items, seed, exclude_punctuation, exclude_stopwords)
     write_table(table, "Plausibility of the top-k words", PLAUSIBILITY_NOTE, csv_out, md_out, html_out)
     return table
 

@@ -81,6 +81,7 @@ rule plausibility_table:
     params:
         analyses=keys(plausibility_items(), "dataset", "method", "k"),
         seed=int(config["rationales"].get("control_seed", 0)),
+        **RATIONALE_FLAGS,
     conda:
         "../../envs/akd.yaml"
     log:

@@ -90,6 +90,7 @@ rule merge_predictions:
         table="predictions",
     conda:
         "../../envs/akd.yaml"
+    priority: TEACHER_PRIORITY
     log:
         f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/merge_predictions_{{split}}.log",
     script:
@@ -147,6 +148,7 @@ rule merge_attributions:
         target=config["attribution"].get("target", "prediction"),
     conda:
         "../../envs/akd.yaml"
+    priority: TEACHER_PRIORITY
     log:
         f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/merge_attributions_{{method}}_{{split}}.log",
     script:
@@ -202,6 +204,7 @@ rule merge_cot:
         table="cot",
     conda:
         "../../envs/akd.yaml"
+    priority: TEACHER_PRIORITY
     log:
         f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/merge_cot_{{split}}.log",
     script:
