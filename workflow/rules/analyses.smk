@@ -80,7 +80,7 @@ rule plausibility_table:
         html=report(f"{RESULTS}/tables/plausibility.html", caption="../report/plausibility.rst", category="Analyses"),
     params:
         analyses=keys(plausibility_items(), "dataset", "method", "k"),
-        seed=int(config["rationales"].get("control_seed", 0)),
+        seed=CONTROL_SEED,
         **RATIONALE_FLAGS,
     conda:
         "../../envs/akd.yaml"

@@ -24,12 +24,15 @@ TEACHER_PRIORITY = 10
 HAS_STUDENT = "student" in config
 STUDENT = config["student"]["model"] if HAS_STUDENT else None
 METHODS = list(config["attribution"]["methods"])
-#: methods for the analyses only, attributed on the first `analyses.faithfulness_examples` training examples
+#: methods for the analyses only, attributed on the first `analyses.faithfulness_examples` training examples the teacher answered
 COMPARE_METHODS = list((config.get("analyses") or {}).get("compare_methods") or [])
+ANALYSED_METHODS = METHODS + COMPARE_METHODS  # every method attributed: the analyses run over these
 KS = sorted(int(k) for k in config["rationales"]["k"])
 CONTROLS = akd.variants.CONTROLS  # rationale files made from one method's scores
 # the attribution whose words (random) and ranking (masked) the controls use
 CONTROL_METHOD = config["rationales"].get("control_method", METHODS[0])
+# the seed of random words (the controls' and the references' of the analyses)
+CONTROL_SEED = int(config["rationales"].get("control_seed", 0))
 SEEDS = sorted(int(s) for s in config["student"]["seeds"]) if HAS_STUDENT else []
 # the splits the teacher answers and is attributed on (train: rationales; test: the analyses)
 TEACHER_SPLITS = ["train", "test"]
@@ -45,7 +48,7 @@ wildcard_constraints:
     split="train|valid|test",
     seed=r"\d+",
     k=r"\d+",
-    method="|".join(METHODS + COMPARE_METHODS),
+    method="|".join(ANALYSED_METHODS),
     variant=akd.variants.wildcard(METHODS),
     control="|".join(CONTROLS),
     alias=r"[^/]+",
@@ -368,7 +371,7 @@ def faithfulness_items():
     return [
         dict(dataset=d, method=m, k=k, faithfulness=f"{RESULTS}/{d}/teacher/{TEACHER}/faithfulness/{m}/k{k}.parquet")
         for d in DATASETS
-        for m in METHODS + COMPARE_METHODS
+        for m in ANALYSED_METHODS
         for k in KS
     ]
 
@@ -411,7 +414,7 @@ def plausibility_items():
         )
         for d in DATASETS
         if akd.config.has_human_rationales(config, d)
-        for m in METHODS + COMPARE_METHODS
+        for m in ANALYSED_METHODS
         for k in KS
     ]
 

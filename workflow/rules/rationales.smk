@@ -56,7 +56,7 @@ rule control_rationales:
         f"{RESULTS}/{{dataset}}/rationales/{TEACHER}/{{control}}/k{{k}}/{{split}}.parquet",
     params:
         k=lambda w: int(w.k),
-        seed=int(config["rationales"].get("control_seed", 0)),
+        seed=CONTROL_SEED,
         **RATIONALE_FLAGS,
     conda:
         "../../envs/akd.yaml"
@@ -80,7 +80,7 @@ rule answer_overlap:
     params:
         analyses=keys(overlap_items(), "dataset", "method"),
         ks=KS,
-        seed=int(config["rationales"].get("control_seed", 0)),
+        seed=CONTROL_SEED,
         **RATIONALE_FLAGS,
     conda:
         "../../envs/akd.yaml"
