@@ -130,73 +130,86 @@ def faithfulness_summary(items: Sequence[dict]) -> pd.DataFrame:
 
 
 PLAUSIBILITY_NOTE = (
-    "Agreement of the teacher's top-k words (source: the method) and of k random words of the same input "
-    "(source: random) with people's rationales (CQA: CoS-E's highlighted words; e-SNLI: the words of the "
-    "first explanation): precision = share of the k words in the person's, recall = share of the person's "
-    "words among the k, F1; word types, lower-cased, punctuation left out; means over n training examples "
-    "(a method of analyses.compare_methods: the first analyses.faithfulness_examples the teacher answered, random words on the same); "
-    "`random <field> words`: k random words of the input field that holds at least 90% of the input words "
-    "people's rationales share (CQA: the question, where CoS-E's spans lie).")
+    "ERASER's token-level agreement (DeYoung et al. 2020) of the teacher's top-k words (source: the method) and "
+    "of k random words of the same input (source: random) with people's rationales, over word positions of "
+    "each example, not word types (a choice word equal to a word of the question's CoS-E span is a miss): "
+    "precision = share of the k positions that are the person's, recall = share of the person's positions "
+    "among the k, F1 per example; means over n training examples (instance-macro, as ERASER reports Token F1); "
+    "punctuation left out. The person's positions: CQA, the words of the question covered by CoS-E's span "
+    "(located in the question; never a choice); e-SNLI, a proxy: the premise and hypothesis words whose form "
+    "occurs in the first free-text explanation. human_proxy: of the n, the examples whose positions are that "
+    "word-form match (CQA: the span was not found in the question; e-SNLI: all). A method of "
+    "analyses.compare_methods: the first analyses.faithfulness_examples the teacher answered, random words on "
+    "the same; `random <field> words`: k random words of the input field that holds at least 90% of the "
+    "people's positions (CQA: the question, where CoS-E's spans lie).")
 
 
-#: a field holding at least this share of the input words people's rationales share with it is
-#: where they highlight (CoS-E: the CQA question), and k random words of it a reference row
+#: a field holding at least this share of the positions of people's rationales is where they
+#: highlight (CoS-E: the CQA question), and k random words of it a reference row
 EXTRACTIVE_SHARE = 0.9
 
 
-def rationale_field(attributions: Sequence[dict], human: pd.Series) -> tuple[str | None, float]:
-    """The input field that holds the words of people's rationales, and the share of their matched
-    words it holds (over the examples both have); (None, 0) when no word matches."""
-    from .plausibility import word_set
-
+def rationale_field(attributions: dict[str, dict], truth: dict[str, set[int]]) -> tuple[str | None, float]:
+    """The input field that holds the positions of people's rationales, and the share of them it
+    holds (over the examples of ``truth``, id -> positions); (None, 0) when there are none."""
     counts: dict[str, int] = {}
-    for row in attributions:
-        if row["id"] not in human.index:
-            continue
-        theirs = word_set(human[row["id"]])
-        for w, f in zip(row["words"], row["word_field"]):
-            if w.lower() in theirs:
-                counts[f] = counts.get(f, 0) + 1
+    for i, positions in truth.items():
+        for j in positions:
+            f = attributions[i]["word_field"][j]
+            counts[f] = counts.get(f, 0) + 1
     if not counts:
         return None, 0.0
     field = max(counts, key=counts.get)
     return field, counts[field] / sum(counts.values())
 
 
+def _chosen_positions(path: str, attributions: dict[str, dict]) -> dict[str, list[int]]:
+    """id -> the positions of a rationales file's words in the example's attribution row (the
+    examples that have a row); a file whose words are not the row's at those positions is an error."""
+    out = {}
+    for r in io.read_parquet(path, schemas.RATIONALES).to_dict("records"):
+        row = attributions.get(r["id"])
+        if row is None:
+            continue
+        pos = [int(j) for j in r["positions"]]
+        if [row["words"][j] if 0 <= j < len(row["words"]) else None for j in pos] != list(r["words"]):
+            raise ValueError(f"{path}: the words of {r['id']!r} are not its attribution row's at positions {pos}")
+        out[r["id"]] = pos
+    return out
+
+
 def plausibility_summary(items: Sequence[dict], seed: int = 0, exclude_punctuation: bool = True,
                          exclude_stopwords: bool = False) -> pd.DataFrame:
     """``items``: dataset, method, k, human (people's rationales), top (the method's top-k words),
-    random (k random words), and optionally attributions (the method's rows).  Per item and source:
-    mean precision, recall and F1 of the words against people's rationales
-    (:mod:`akd.plausibility`), over the examples the method's words and people's both have (a
-    method compared on a few examples: random words on those same ones).  With attributions, where
-    one input field holds at least EXTRACTIVE_SHARE of the words people's rationales share with the
-    input (CoS-E: the question), k random words of that field are a third source, ``random <field>
-    words``: random words of where people look."""
-    from .plausibility import agreement
+    random (k random words), attributions (the method's rows: the words whose positions are
+    scored).  Per item and source: ERASER's token precision, recall and F1 over word positions,
+    instance-macro (:mod:`akd.plausibility`), over the examples the method's words and people's
+    both have (a method compared on a few examples: random words on those same ones), and
+    ``human_proxy``, how many of them have people's positions by word-form match.  Where one input
+    field holds at least EXTRACTIVE_SHARE of people's positions (CoS-E: the question), k random
+    words of that field, drawn as positions under the rationales' flags, are a third source,
+    ``random <field> words``: random words of where people look."""
+    from .plausibility import PROXY, human_positions, macro_prf, predicted, token_prf
     from .rationales import field_positions
 
     rows = []
     for it in items:
         human = io.read_parquet(it["human"], schemas.HUMAN_RATIONALES).set_index("id")["rationale"]
-        top = io.read_parquet(it["top"], schemas.RATIONALES).set_index("id")["words"]
-        ids = [i for i in top.index if i in human.index]  # random words on the same examples as the method's
-        sources = {it["method"]: top}
-        sources["random"] = io.read_parquet(it["random"], schemas.RATIONALES).set_index("id")["words"]
-        if it.get("attributions"):
-            attr = io.read_parquet(it["attributions"], schemas.ATTRIBUTIONS).to_dict("records")
-            field, share = rationale_field(attr, human)
-            if field is not None and share >= EXTRACTIVE_SHARE:
-                by_id = {r["id"]: r for r in attr}
-                sources[f"random {field} words"] = pd.Series(
-                    {i: [by_id[i]["words"][j] for j in field_positions(by_id[i], int(it["k"]), field, seed,
-                                                                  exclude_punctuation, exclude_stopwords)]
-                     for i in ids if i in by_id})
+        attr = {r["id"]: r for r in io.read_parquet(it["attributions"], schemas.ATTRIBUTIONS).to_dict("records")}
+        sources = {it["method"]: _chosen_positions(it["top"], attr), "random": _chosen_positions(it["random"], attr)}
+        ids = [i for i in sources[it["method"]] if i in human.index]  # random words on the method's examples
+        truth = {i: human_positions(attr[i], human[i]) for i in ids}
+        field, share = rationale_field(attr, {i: t[0] for i, t in truth.items()})
+        if field is not None and share >= EXTRACTIVE_SHARE:
+            sources[f"random {field} words"] = {
+                i: field_positions(attr[i], int(it["k"]), field, seed, exclude_punctuation, exclude_stopwords)
+                for i in ids}
+        for chosen in sources.values():
+            ids = [i for i in ids if i in chosen]
+        proxy = sum(truth[i][1] == PROXY for i in ids)
         for source, chosen in sources.items():
-            ids = [i for i in ids if i in chosen.index]
-        for source, chosen in sources.items():
-            scores = pd.DataFrame([agreement(list(chosen[i]), human[i]) for i in ids],
-                                  columns=["precision", "recall", "f1"])
+            prf = macro_prf([token_prf(predicted(attr[i]["words"], chosen[i]), truth[i][0]) for i in ids])
             rows.append({"dataset": it["dataset"], "method": it["method"], "k": int(it["k"]), "source": source,
-                         "n": len(ids), **scores.mean().round(4).to_dict()})
+                         "n": len(ids), **dict(zip(("precision", "recall", "f1"), np.round(prf, 4))),
+                         "human_proxy": proxy})
     return pd.DataFrame(rows)

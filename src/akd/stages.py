@@ -365,9 +365,9 @@ def faithfulness_table(items: Sequence[dict], csv_out: str, md_out: str, html_ou
 
 def plausibility_table(items: Sequence[dict], csv_out: str, md_out: str, html_out: str | None = None,
                        seed: int = 0, exclude_punctuation: bool = True, exclude_stopwords: bool = False) -> pd.DataFrame:
-    """Agreement of the top-k words with people's rationales (a table;
-    :func:`akd.analyses.plausibility_summary`; ``seed`` and the flags: the random words of a field,
-    drawn under the rationales' rules)."""
+    """Agreement of the top-k words with people's rationales, ERASER's token P / R / F1 over word
+    positions (a table; :func:`akd.analyses.plausibility_summary`; ``seed`` and the flags: the
+    random words of a field, drawn under the rationales' rules)."""
     from .analyses import PLAUSIBILITY_NOTE, plausibility_summary
     from .report import write_table
 
