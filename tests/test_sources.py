@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 
@@ -122,3 +123,116 @@ def test_hub_source_maps_columns(monkeypatch):
     assert len(out["train"]) == 1 and len(out["valid"]) == 1
     assert [e["label"] for e in out["test"]] == ["entailment", "contradiction"]
     assert out["test"][0]["input"] == "A dog runs. </s> An animal moves."
+
+
+HUB_ROWS = [{"sentence1": "A dog runs.", "sentence2": "An animal moves.", "gold": 0},
+            {"sentence1": "A cat sleeps.", "sentence2": "The cat dances.", "gold": 2},
+            {"sentence1": "A man reads.", "sentence2": "A person holds a book.", "gold": 0}]
+
+
+def _stand_in_hub(monkeypatch, reachable: bool, cached=()):
+    """`datasets.load_dataset` as the hub and the local cache answer it: a cached dataset loads
+    offline; another one needs the hub, which offline mode (HF_HUB_OFFLINE, read when the job loads
+    it) or a network that is down make unreachable, with the errors `datasets` raises."""
+    import datasets
+
+    asked = []
+
+    def load_dataset(name, subset=None, split=None):
+        offline = os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+        if name not in cached:
+            asked.append((name, split, "offline" if offline else "online"))
+            if offline:
+                raise ConnectionError(f"Couldn't reach '{name}' on the Hub (OfflineModeIsEnabled)")
+            if not reachable:
+                raise ConnectionError(f"Couldn't reach '{name}' on the Hub (ConnectError)")
+        return datasets.Dataset.from_list(HUB_ROWS)
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    return asked
+
+
+def _prepare_job(tmp_path, dataset: dict):
+    """The `prepare` rule's script run as Snakemake runs it, with what the rule gives it."""
+    import runpy
+    from types import SimpleNamespace
+
+    from workflow_helpers import ROOT
+
+    class Named(dict):
+        __getattr__ = dict.get
+
+    out = {s: str(tmp_path / f"results/hubby/data/{s}.parquet") for s in ("train", "valid", "test")}
+    smk = SimpleNamespace(rule="prepare", wildcards=Named(dataset="hubby"), params=Named(dataset=dataset),
+                          output=Named(out), log=[str(tmp_path / "results/logs/hubby/prepare.log")], threads=1,
+                          resources=Named(), input=Named(), config={})
+    runpy.run_path(str(ROOT / "workflow/scripts/prepare.py"), init_globals={"snakemake": smk})
+    return out
+
+
+HUB_DATASET = {"source": "hub", "task": "nli", "name": "someone/snli-like", "subset": None, "valid_size": 1,
+               "splits": {"train": "train", "valid": None, "test": "test"},
+               "columns": {"premise": "sentence1", "hypothesis": "sentence2", "label": "gold"}}
+
+
+@pytest.fixture()
+def user_env(monkeypatch):
+    """A user's environment: no HF_HUB_OFFLINE (the tests' conftest sets it); the job's changes undone."""
+    import logging
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    yield monkeypatch
+    logging.basicConfig(force=True)  # the job pointed logging at its (closed) log file
+
+
+def test_prepare_downloads_a_hub_dataset_that_is_not_cached(tmp_path, user_env):
+    """Every job without a hub model used to set HF_HUB_OFFLINE=1, prepare too, so a hub dataset
+    never downloaded: `Couldn't reach 'someone/snli-like' on the Hub (OfflineModeIsEnabled)`."""
+    asked = _stand_in_hub(user_env, reachable=True)
+    out = _prepare_job(tmp_path, HUB_DATASET)
+    assert asked == [("someone/snli-like", "train", "online"), ("someone/snli-like", "test", "online")]
+    assert len(read_examples(out["test"])) == 3 and len(read_examples(out["train"])) == 2
+
+
+def test_a_hub_dataset_that_cannot_be_reached_is_named(tmp_path, user_env, capfd):
+    _stand_in_hub(user_env, reachable=False)
+    with pytest.raises(SystemExit):
+        _prepare_job(tmp_path, HUB_DATASET)
+    err = capfd.readouterr().err
+    assert ("Error in rule prepare (dataset=hubby): hub dataset 'someone/snli-like' (split train) could not be "
+            "loaded: ConnectionError: Couldn't reach 'someone/snli-like' on the Hub (ConnectError)") in err, err
+
+
+def test_offline_mode_stays_the_user_s_choice(tmp_path, user_env, capfd):
+    """HF_HUB_OFFLINE=1 set by the user is kept: a cached dataset loads, another one is named with
+    what to change."""
+    user_env.setenv("HF_HUB_OFFLINE", "1")
+    asked = _stand_in_hub(user_env, reachable=True, cached=["someone/snli-like"])
+    _prepare_job(tmp_path, HUB_DATASET)
+    assert asked == []
+    _stand_in_hub(user_env, reachable=True)
+    with pytest.raises(SystemExit):
+        _prepare_job(tmp_path, HUB_DATASET)
+    err = capfd.readouterr().err
+    assert ("hub dataset 'someone/snli-like' (split train) could not be loaded: ConnectionError: Couldn't reach "
+            "'someone/snli-like' on the Hub (OfflineModeIsEnabled); HF_HUB_OFFLINE=1 is set in this environment: "
+            "unset it to download the dataset") in err, err
+
+
+def test_jobs_that_fetch_nothing_from_the_hub_stay_offline(tmp_path, user_env):
+    """The synthetic, file and dss sources and local or tiny models need no hub."""
+    from types import SimpleNamespace
+
+    from akd.smk import fetches_from_hub
+
+    def job(**params):
+        return SimpleNamespace(params=SimpleNamespace(**params))
+
+    assert fetches_from_hub(job(dataset=HUB_DATASET)) == ["dataset someone/snli-like"]
+    assert fetches_from_hub(job(model="google/flan-t5-small", settings={})) == ["model google/flan-t5-small"]
+    assert fetches_from_hub(job(settings={"model": "org/m"})) == ["model org/m"]
+    assert fetches_from_hub(job(dataset={"source": "synthetic", "task": "nli"})) == []
+    assert fetches_from_hub(job(dataset={"source": "dss", "name": "cqa"})) == []
+    assert fetches_from_hub(job(model=str(tmp_path), settings={"model": "tiny:t5-nano"})) == []
+    assert fetches_from_hub(job(spec="tiny:t5-nano")) == []

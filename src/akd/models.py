@@ -174,7 +174,9 @@ def plain_weights(model):
 
 
 def offline_env() -> None:
-    """Tiny runs never need the hub; say so to ``transformers`` so nothing tries the network."""
+    """A job that fetches nothing from the hub (no hub model, no hub dataset: :func:`akd.smk.fetches_from_hub`)
+    says so to ``transformers`` and ``datasets``, so nothing tries the network; an HF_HUB_OFFLINE the
+    user set is kept (``0`` or ``1``)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

@@ -59,8 +59,8 @@ def job(snakemake):
         from .models import offline_env, set_threads
 
         set_threads(snakemake.threads)
-        if _all_local(snakemake):
-            offline_env()
+        if not fetches_from_hub(snakemake):
+            offline_env()  # unless the user set HF_HUB_OFFLINE: their choice stands either way
         with gpu_for_job(int(snakemake.resources.get("gpu", 0) or 0)):
             yield
     except Exception as e:
@@ -92,11 +92,21 @@ def failure_message(rule: str, wildcards: dict, error: BaseException, log_path: 
     return f"Error in rule {job_label(rule, wildcards)}: {message}\n  (traceback in {log_path})"
 
 
-def _all_local(snakemake) -> bool:
-    """True when no model of this job comes from the hub (then the hub is never contacted)."""
-    settings = getattr(snakemake.params, "settings", None) or {}
-    model = getattr(snakemake.params, "model", None) or (settings.get("model") if isinstance(settings, dict) else None)
-    return model is None or str(model).startswith("tiny:") or Path(str(model)).is_dir()
+def fetches_from_hub(snakemake) -> list[str]:
+    """What a job may fetch from the Hugging Face hub, by its params: its model when that is a hub
+    name (not a ``tiny:`` preset or a folder), its dataset when the source is ``hub``.  A job that
+    fetches nothing runs offline (:func:`akd.models.offline_env`); one that does may download what
+    the local cache lacks."""
+    params = snakemake.params
+    settings = getattr(params, "settings", None) or {}
+    model = getattr(params, "model", None) or (settings.get("model") if isinstance(settings, dict) else None)
+    dataset = getattr(params, "dataset", None)
+    out = []
+    if model is not None and not str(model).startswith("tiny:") and not Path(str(model)).is_dir():
+        out.append(f"model {model}")
+    if isinstance(dataset, dict) and dataset.get("source") == "hub":
+        out.append(f"dataset {dataset.get('name')}")
+    return out
 
 
 def settings(snakemake) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import os
 from io import StringIO
 from pathlib import Path
 
@@ -83,7 +84,16 @@ def rows_to_examples(rows: list[dict], task: str, columns: dict[str, str] | None
 def load_hub(name: str, subset: str | None, split: str, task: str, columns: dict | None) -> list[dict]:
     import datasets  # imported here: only this source needs it
 
-    ds = datasets.load_dataset(name, subset, split=split)
+    try:
+        ds = datasets.load_dataset(name, subset, split=split)
+    except Exception as e:  # not found, unreachable, offline, no such split or subset: say which dataset
+        what = f"hub dataset {name!r}" + (f" (subset {subset!r}, split {split})" if subset else f" (split {split})")
+        detail = " ".join(str(e).split())  # one line
+        offline = [v for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+                   if os.environ.get(v, "").upper() in ("1", "ON", "YES", "TRUE")]
+        hint = (f"; {offline[0]}={os.environ[offline[0]]} is set in this environment: unset it to download the dataset"
+                if offline else "")
+        raise DataError(f"{what} could not be loaded: {type(e).__name__}: {detail}{hint}") from e
     rows = [dict(r, _where=f"{name}[{split}] row {i}") for i, r in enumerate(ds)]
     if not rows:
         raise DataError(f"{name}[{split}]: the split holds no examples")
