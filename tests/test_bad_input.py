@@ -303,3 +303,204 @@ def test_a_cot_demonstration_whose_answer_is_not_one_of_its_choices_is_an_error(
         check(cfg)
     cfg["teacher"]["cot"]["demos"][1]["answer"] = "sea"
     check(cfg)
+
+
+@pytest.mark.parametrize("field", ["input", "rationale", "answer"])
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_field_of_a_cot_demonstration_is_an_error(field, value):
+    """An empty rationale would make the demonstration `A:  So the answer is (c) ...`."""
+    cfg = tiny()
+    cfg["teacher"]["cot"] = {"demos": [
+        {"input": "Where do apples grow?", "rationale": "On trees.", "answer": "tree", "choices": ["tree", "sea"]},
+        {"input": "What is 1 + 1?", "rationale": "One and one make two.", "answer": "( 1 + 1 )"}]}
+    cfg["teacher"]["cot"]["demos"][1][field] = value
+    with pytest.raises(ConfigError, match=rf"^teacher\.cot\.demos\[1\]\.{field}: is empty"):
+        check(cfg)
+
+
+def _pretrained(tmp_path, **config_json) -> str:
+    """A model folder holding only its config.json (all the config check reads of it)."""
+    folder = tmp_path / f"pretrained-{config_json['model_type']}"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config_json))
+    return str(folder)
+
+
+T5_JSON = {"model_type": "t5", "num_layers": 4, "num_decoder_layers": 3, "d_model": 16}
+LLAMA_JSON = {"model_type": "llama", "num_hidden_layers": 30, "hidden_size": 16}
+
+
+@pytest.mark.parametrize("source, shrink, message", [
+    (T5_JSON, {"layers": 1}, r"models\.small\.shrink\.layers: the source '.*pretrained-t5' is an encoder-decoder t5 "
+                             r"model: its layers are chosen by encoder_layers and decoder_layers"),
+    (LLAMA_JSON, {"encoder_layers": 2, "decoder_layers": 1},
+     r"models\.small\.shrink\.encoder_layers: the source '.*pretrained-llama' is a decoder-only llama model: its "
+     r"layers are chosen by layers"),
+    (T5_JSON, {"encoder_layers": 5}, r"models\.small\.shrink\.encoder_layers: cannot keep 5 of the 4 encoder layers of the source '"),
+    (T5_JSON, {"decoder_layers": [0, 3]}, r"models\.small\.shrink\.decoder_layers: \[0, 3\] must be increasing layer "
+                                          r"indices within 0\.\.2 \(the source '.*pretrained-t5' has 3 decoder layers\)"),
+    (LLAMA_JSON, {"layers": [0, 30]}, r"models\.small\.shrink\.layers: \[0, 30\] must be increasing layer indices "
+                                      r"within 0\.\.29"),
+    (LLAMA_JSON, {"layers": [5, 2]}, r"models\.small\.shrink\.layers: \[5, 2\] must be increasing"),
+    ({"model_type": "bart", "encoder_layers": 12}, {"layers": 2},
+     r"models\.small\.shrink\.from: shrinking a 'bart' model is not supported; supported: "),
+])
+def test_a_shrink_spec_is_checked_against_the_source_s_config_json(tmp_path, source, shrink, message):
+    """Read from the source's config.json before any job (the job would load the whole source first)."""
+    cfg = tiny()
+    cfg["models"]["pretrained"] = {"model": _pretrained(tmp_path, **source)}
+    cfg["models"]["small"] = {"shrink": {"from": "pretrained", **shrink}}
+    with pytest.raises(ConfigError, match=message):
+        check(cfg)
+
+
+def test_a_shrink_spec_that_fits_its_source_passes(tmp_path):
+    cfg = tiny()
+    cfg["models"]["t5"] = {"model": _pretrained(tmp_path, **T5_JSON)}
+    cfg["models"]["llama"] = {"model": _pretrained(tmp_path, **LLAMA_JSON)}
+    cfg["models"]["small-t5"] = {"shrink": {"from": "t5", "encoder_layers": 4, "decoder_layers": [0, 2]}}
+    cfg["models"]["small-llama"] = {"shrink": {"from": "llama", "layers": [0, 29]}}
+    cfg["models"]["same-t5"] = {"shrink": {"from": "t5"}}
+    check(cfg)
+
+
+def test_a_shrink_source_that_cannot_be_read_offline_is_left_to_the_job(tmp_path, monkeypatch):
+    """A hub model not in the local cache (nothing is downloaded by a config check), or a folder
+    without config.json (a GGUF file): the shrink job checks the spec once it has the model."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    cfg = tiny()
+    cfg["models"]["pretrained"] = {"model": "someorg/not-cached-t5"}
+    cfg["models"]["small"] = {"shrink": {"from": "pretrained", "layers": 1}}
+    check(cfg)
+    (tmp_path / "gguf").mkdir()
+    (tmp_path / "gguf/model.gguf").write_bytes(b"GGUF")
+    cfg["models"]["pretrained"] = {"model": str(tmp_path / "gguf"), "gguf_file": "model.gguf"}
+    check(cfg)
+
+
+def _hub_cache(cache, repo: str, config_json: dict) -> None:
+    """A model in the local Hugging Face cache, as huggingface_hub lays it out (config.json only)."""
+    folder = cache / f"models--{repo.replace('/', '--')}"
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs/main").write_text("0" * 40)
+    snapshot = folder / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text(json.dumps(config_json))
+
+
+def test_a_shrink_key_of_the_other_architecture_stops_the_workflow_before_any_job(tmp_path):
+    """`shrink: {layers: 1}` on a T5 source kept every layer ("1.8M of 1.8M parameters"); a hub
+    source already in the local cache is checked from its cached config.json."""
+    import os
+
+    cache = tmp_path / "hf-cache"
+    _hub_cache(cache, "someorg/some-t5", T5_JSON)
+    cfg = tiny()
+    cfg["models"]["pretrained"] = {"model": "someorg/some-t5"}
+    cfg["models"]["small"] = {"shrink": {"from": "pretrained", "layers": 1}}
+    cfg["student"]["model"] = "small"
+    path = tmp_path / "shrink.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    run = snakemake("-n", "--configfile", str(path), cwd=tmp_path, env=dict(os.environ, HF_HUB_CACHE=str(cache)))
+    out = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert ("models.small.shrink.layers: the source 'someorg/some-t5' is an encoder-decoder t5 model: its layers are "
+            "chosen by encoder_layers and decoder_layers") in out, out[-3000:]
+    assert "Traceback" not in out and "Job stats" not in out
+
+
+def test_a_shrink_key_of_the_other_architecture_is_an_error_in_the_job_too():
+    """Where the config check could not read the source (not cached, GGUF), the job stops on it."""
+    from transformers import T5Config
+
+    from akd.shrink import chosen_layers
+    from akd.specs import ModelSpecError
+
+    config = T5Config(vocab_size=64, d_model=16, d_ff=32, d_kv=8, num_heads=2, num_layers=4, num_decoder_layers=3)
+    with pytest.raises(ModelSpecError, match=r"shrink\.layers: the source is an encoder-decoder t5 model: its layers "
+                                             r"are chosen by encoder_layers and decoder_layers"):
+        chosen_layers(config, {"layers": 1})
+
+
+def test_a_misspelled_variant_names_the_valid_ones():
+    cfg = tiny()
+    cfg["student"]["variants"] = ["standard", "salency"]
+    with pytest.raises(ConfigError) as caught:
+        validate_schema(cfg, SCHEMA)
+    assert str(caught.value).splitlines()[1].strip() == (
+        "student.variants[1]: 'salency' is not one of standard, saliency, random, masked, llm, cot, seqkd, "
+        "seqkd-saliency, or a per-k kind at one k (saliency-k5, random-k5, masked-k5, seqkd-saliency-k5); "
+        "did you mean 'saliency'?")
+
+
+def test_a_misspelled_enum_value_suggests_the_likely_one():
+    cfg = tiny()
+    cfg["attribution"]["methods"] = ["salincy"]
+    with pytest.raises(ConfigError, match=r"attribution\.methods\[0\]: 'salincy' is not one of \['saliency', .*\]; "
+                                          r"did you mean 'saliency'\?"):
+        validate_schema(cfg, SCHEMA)
+
+
+def test_a_results_path_that_is_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").write_text("")
+    cfg = tiny()
+    for results, message in [("out", r"^results: out is a file, not a folder"),
+                             ("out/run1", r"^results: out/run1 cannot be a folder: out is a file")]:
+        cfg["results"] = results
+        with pytest.raises(ConfigError, match=message):
+            check(cfg)
+    cfg["results"] = "fresh/run1"
+    check(cfg)
+
+
+def test_a_results_path_that_is_a_file_stops_the_workflow_with_one_line(tmp_path):
+    (tmp_path / "resfile").write_text("")
+    run = snakemake("-n", "--configfile", str(TINY), "--config", "results=resfile", cwd=tmp_path)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0 and "results: resfile is a file, not a folder" in out
+    assert "Traceback" not in out and "NotADirectoryError" not in out
+
+
+def _dss_config(tmp_path, root, **esnli) -> str:
+    cfg = tiny()
+    cfg["datasets"] = {"esnli": {"source": "dss", "task": "nli", **esnli}}
+    cfg["sources"] = {"dss": {"root": str(root)}}
+    cfg["student"]["variants"] = ["standard"]
+    path = tmp_path / "dss.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+@pytest.mark.parametrize("case", ["no root", "no dataset folder", "no split file", "a gap in the CoT files"])
+def test_missing_dss_files_stop_the_workflow_before_any_job(tmp_path, dss_root, case):
+    """Each was a MissingInputException or an InputFunctionException with a traceback."""
+    root, esnli = dss_root, {"splits": {"train": "valid", "valid": None}, "valid_size": 2}
+    if case == "no root":
+        root = tmp_path / "no-such-dss"
+        expected = (f"sources.dss.root: {root} is not a folder (datasets ['esnli'] read from it); unzip DSS's "
+                    f"datasets.zip so that {root}/<name>/<name>_train.json exists, or point sources.dss.root at it")
+    elif case == "no dataset folder":
+        esnli["name"] = "e-snli"
+        expected = (f"datasets.esnli.name: {dss_root}/e-snli: DSS dataset folder not found (sources.dss.root is "
+                    f"{dss_root}; its folders: ['anli1', 'cqa', 'esnli', 'svamp'])")
+    elif case == "no split file":
+        esnli = {}
+        expected = (f"datasets.esnli.splits.train: {dss_root}/esnli/esnli_train.json: split file not found. Map the "
+                    "split to another split's file in the dataset's `splits` (e.g. splits: {train: valid}) or set "
+                    "it to null to carve it from train.")
+    else:
+        llm = dss_root / "esnli" / "llm"
+        (llm / "test_CoT_1.json").rename(llm / "test_CoT_2.json")
+        expected = (f"datasets.esnli.splits.test: {llm}: test_CoT_1.json is missing (found test_CoT_0.json, "
+                    "test_CoT_2.json); the files are read in order 0, 1, 2, ...")
+    run = snakemake("-n", "--configfile", _dss_config(tmp_path, root, **esnli), cwd=tmp_path)
+    out = run.stdout + run.stderr
+    assert run.returncode != 0 and f"Error in the config: {expected}" in out.splitlines(), out[-3000:]  # one line
+    assert "Traceback" not in out and "Exception" not in out and "Job stats" not in out
+
+
+def test_a_dss_dataset_that_is_all_there_plans(tmp_path, dss_root):
+    run = snakemake("-n", "--configfile", _dss_config(tmp_path, dss_root, splits={"train": "valid", "valid": None},
+                                                      valid_size=2), cwd=tmp_path)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]

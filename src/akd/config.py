@@ -6,6 +6,7 @@ Run by the Snakefile before any job, so mistakes surface before compute is spent
 from __future__ import annotations
 
 import difflib
+import json
 from pathlib import Path
 
 import yaml
@@ -25,8 +26,8 @@ def validate_schema(config: dict, schema_path: str | Path) -> None:
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = jsonschema.Draft202012Validator(schema)
     problems = []
-    for err in sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path)):
-        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+    for err in sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]):
+        where = key_path(err.absolute_path) or "(top level)"
         if err.validator == "additionalProperties":
             known = list(err.schema.get("properties", {}))
             extra = [k for k in err.instance if k not in known]
@@ -34,12 +35,52 @@ def validate_schema(config: dict, schema_path: str | Path) -> None:
                 hint = difflib.get_close_matches(k, known, n=1)
                 key = f"{where}.{k}" if err.absolute_path else k
                 problems.append(f"{key}: unknown key" + (f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {known}"))
-        elif err.validator == "required":
-            problems.append(f"{where}: {err.message}")
+        elif err.validator in ("anyOf", "oneOf"):
+            problems.append("{}: {}".format(*_alternatives(err)))
+        elif err.validator == "enum":
+            problems.append(f"{where}: {err.message}{_did_you_mean(err.instance, err.validator_value)}")
         else:
             problems.append(f"{where}: {err.message}")
     if problems:
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems))
+
+
+def key_path(parts) -> str:
+    """``student.variants[1]``: a config key as the messages name it."""
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _did_you_mean(value, choices) -> str:
+    if not isinstance(value, str):
+        return ""
+    hint = difflib.get_close_matches(value, [c for c in choices if isinstance(c, str)], n=1)
+    return f"; did you mean {hint[0]!r}?" if hint else ""
+
+
+def _alternatives(err) -> tuple[str, str]:
+    """(key, message) for a value that matches none of a key's alternatives, instead of jsonschema's
+    'is not valid under any of the given schemas': for a mapping or a list, the problem inside the
+    alternative of its type; for a plain value, the valid values (the alternatives' ``enum``) and
+    what the descriptions say of the others."""
+    import jsonschema
+
+    if isinstance(err.instance, (dict, list)):
+        # the alternatives of another type do not apply (their error is "is not of type" at the key itself)
+        wrong_type = {e.relative_schema_path[0] for e in err.context if not e.relative_path and e.validator == "type"}
+        inside = [e for e in err.context if e.relative_schema_path[0] not in wrong_type]
+        if inside:
+            best = jsonschema.exceptions.best_match(inside)
+            return key_path(best.absolute_path) or "(top level)", best.message
+    values = [v for sub in err.validator_value for v in sub.get("enum", [])]
+    others = [sub["description"] for sub in err.validator_value if "enum" not in sub and sub.get("description")]
+    if len(others) + (1 if values else 0) < len(err.validator_value):  # alternatives the sub-schemas do not describe
+        expected = f"; expected {err.schema['description']}" if err.schema.get("description") else ""
+        return key_path(err.absolute_path), f"{err.instance!r} is not valid{expected}"
+    return key_path(err.absolute_path), (f"{err.instance!r} is not one of {', '.join([*map(str, values), *others])}"
+                                         + _did_you_mean(err.instance, values))
 
 
 def model_spec(config: dict, alias: str) -> str:
@@ -76,7 +117,102 @@ def teacher_config(config: dict, dataset: str) -> dict:
     return {**config["teacher"], **(config["datasets"][dataset].get("teacher") or {})}
 
 
+def _check_results(results: str) -> None:
+    """``results`` must be a folder or a path where one can be made (no file on the way)."""
+    path = Path(results).expanduser()
+    for p in [path, *path.parents]:
+        if p.exists():
+            if not p.is_dir():
+                raise ConfigError(f"results: {results} is a file, not a folder" if p == path else
+                                  f"results: {results} cannot be a folder: {p} is a file")
+            return
+
+
+def _source_config_json(entry: dict) -> dict | None:
+    """A pretrained model's config.json, read without the network and without its weights: from its
+    folder, or from the local Hugging Face cache for a hub name; None when it cannot be read so (not
+    cached, or a GGUF file, whose settings are inside it)."""
+    if entry.get("gguf_file"):
+        return None
+    spec = resolve_spec(entry)
+    kind = check_spec(spec)
+    path = None
+    if kind == "folder":
+        path = Path(spec).expanduser() / "config.json"
+    elif kind == "hub":
+        from huggingface_hub import try_to_load_from_cache  # only here: most dry runs need no hub
+
+        cached = try_to_load_from_cache(spec, "config.json")
+        path = Path(cached) if isinstance(cached, str) else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # the job reads it and says what is wrong
+
+
+def _check_shrink_layers(models: dict, alias: str) -> None:
+    """A shrink spec against its source's architecture and layer counts, where its config.json can
+    be read offline (else the shrink job checks it once it has loaded the model)."""
+    from .shrink import check_spec as check_shrink_spec
+    from .shrink import layer_counts
+
+    entry = models[alias]["shrink"]
+    source = models[entry["from"]]
+    settings = _source_config_json(source)
+    if settings is None:
+        return
+    spec = {k: v for k, v in entry.items() if k != "from"}
+    name = f"the source {resolve_spec(source)!r}"
+    try:
+        model_type = str(settings.get("model_type"))
+        counts = layer_counts(model_type, settings)
+        check_shrink_spec(model_type, counts, spec, name)
+    except ModelSpecError as e:  # "shrink.<key>: ..." or "shrinking a 'bart' model is not supported ..."
+        message = str(e) if str(e).startswith("shrink.") else f"shrink.from: {e} ({name})"
+        raise ConfigError(f"models.{alias}.{message}") from None
+
+
+def _check_demos(demos: list[dict]) -> None:
+    for i, demo in enumerate(demos):
+        for field in ("input", "rationale", "answer"):
+            if not str(demo.get(field, "")).strip():
+                raise ConfigError(f"teacher.cot.demos[{i}].{field}: is empty; a demonstration needs its input, its "
+                                  "rationale (the reasoning, which the prompt puts before 'So the answer is') and its answer")
+        if demo.get("choices") and demo["answer"] not in demo["choices"]:
+            raise ConfigError(f"teacher.cot.demos[{i}].answer: {demo['answer']!r} is not one of its choices "
+                              f"{demo['choices']} (the demonstration would state an answer with no letter)")
+
+
+def _check_dss(config: dict, names: list[str]) -> None:
+    """The DSS files every dss dataset reads, before any job: the root, the dataset's folder, each
+    split's file and its LLM output files (numbered without a gap)."""
+    from .sources import dss
+    from .sources.common import DataError
+
+    root = config["sources"]["dss"]["root"]
+    if not Path(root).is_dir():
+        raise ConfigError(f"sources.dss.root: {root} is not a folder (datasets {names} read from it); unzip DSS's "
+                          f"datasets.zip so that {root}/<name>/<name>_train.json exists, or point sources.dss.root at it")
+    for name in names:
+        ds = dataset_settings(config, name)
+        try:
+            dss.check_folder(root, ds["name"])
+        except DataError as e:
+            raise ConfigError(f"datasets.{name}.name: {e}") from None
+        mapping = {"train": "train", "valid": "valid", "test": "test", **(ds.get("splits") or {})}
+        for split, file_split in mapping.items():
+            if file_split is None:
+                continue
+            try:
+                dss.check_split(root, ds["name"], file_split)
+            except DataError as e:
+                raise ConfigError(f"datasets.{name}.splits.{split}: {e}") from None
+
+
 def check(config: dict) -> None:
+    _check_results(str(config.get("results", "results")))
     models = config["models"]
     for role in ("teacher", "student"):
         if role not in config:
@@ -104,6 +240,8 @@ def check(config: dict) -> None:
             raise ConfigError(f"models.{alias}.gguf_file: a tiny: preset has no GGUF file")
         if kind != "tiny" and m.get("trust_remote_code"):
             raise ConfigError(f"models.{alias}.trust_remote_code: remote code is not allowed by this workflow")
+    for alias in sorted(a for a, m in models.items() if m.get("shrink")):
+        _check_shrink_layers(models, alias)
     t = config["teacher"]
     accept = t.get("accept_weak")
     if isinstance(accept, list):
@@ -126,10 +264,7 @@ def check(config: dict) -> None:
         if bare:
             raise ConfigError(f"student.variants: cot draws the teacher's demonstrations from LLM rationales, and "
                               f"{bare} have none; write demonstrations in teacher.cot.demos (input, rationale, answer)")
-    for i, demo in enumerate((config["teacher"].get("cot") or {}).get("demos") or []):
-        if demo.get("choices") and demo["answer"] not in demo["choices"]:
-            raise ConfigError(f"teacher.cot.demos[{i}].answer: {demo['answer']!r} is not one of its choices "
-                              f"{demo['choices']} (the demonstration would state an answer with no letter)")
+    _check_demos((config["teacher"].get("cot") or {}).get("demos") or [])
     analyses = config.get("analyses") or {}
     compare = list(analyses.get("compare_methods") or [])
     if compare:
@@ -163,6 +298,9 @@ def check(config: dict) -> None:
                     raise ConfigError(f"{where}.files.{split}: {f} does not exist")
         if src == "synthetic" and (ds.get("splits") or ds.get("files")):
             raise ConfigError(f"{where}: synthetic datasets take `sizes`, not `splits`/`files`")
+    dss_names = sorted(n for n, ds in config["datasets"].items() if ds["source"] == "dss")
+    if dss_names:
+        _check_dss(config, dss_names)
 
 
 #: Model jobs' resources when the config does not say (a ~3B teacher, a t5-base student, one GPU).

@@ -39,12 +39,60 @@ def spread(n_layers: int, keep: int) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, n_layers - 1, keep)})
 
 
+#: The keys of a shrink spec that choose layers (each architecture uses some of them: STACKS).
+LAYER_KEYS = ("layers", "encoder_layers", "decoder_layers")
+
+
+def _stacks(model_type: str) -> list[tuple[str, str, str]]:
+    stacks = STACKS.get(model_type)
+    if stacks is None:
+        raise ModelSpecError(f"shrinking a {model_type!r} model is not supported; supported: {sorted(STACKS)}")
+    return stacks
+
+
+def check_layer_keys(model_type: str, spec: dict, source: str = "the source") -> None:
+    """A spec key that the architecture has no stack for is an error (it would keep every layer)."""
+    names = [name for _, _, name in _stacks(model_type)]
+    wrong = [k for k in LAYER_KEYS if spec.get(k) is not None and k not in names]
+    if wrong:
+        kind = "an encoder-decoder" if len(names) > 1 else "a decoder-only"
+        raise ModelSpecError(f"shrink.{wrong[0]}: {source} is {kind} {model_type} model: its layers are chosen by "
+                             f"{' and '.join(names)}")
+
+
+def layer_counts(model_type: str, config: dict) -> dict[str, int]:
+    """Per layer key of a shrink spec, the source's number of layers, from its config (config.json's
+    values: read before any job, without the weights)."""
+    out = {}
+    for _, key, name in _stacks(model_type):
+        n = config.get(key) if config.get(key) is not None else config.get("num_layers")
+        if n is None:
+            raise ModelSpecError(f"shrink: the source's config has no {key}")
+        out[name] = int(n)
+    return out
+
+
+def check_spec(model_type: str, counts: dict[str, int], spec: dict, source: str = "the source") -> None:
+    """A shrink spec checked against the source's architecture and layer counts (:func:`layer_counts`),
+    with the messages a job would stop on, each naming the key."""
+    check_layer_keys(model_type, spec, source)
+    for name, n in counts.items():
+        want = spec.get(name)
+        stack = name.removesuffix("layers").replace("_", " ")  # "encoder ", "decoder " or ""
+        if isinstance(want, int) and not 1 <= want <= n:
+            raise ModelSpecError(f"shrink.{name}: cannot keep {want} of the {n} {stack}layers of {source}")
+        if isinstance(want, list):
+            layers = [int(i) for i in want]
+            if not layers or sorted(set(layers)) != layers or layers[0] < 0 or layers[-1] >= n:
+                raise ModelSpecError(f"shrink.{name}: {want} must be increasing layer indices within 0..{n - 1} "
+                                     f"({source} has {n} {stack}layers)")
+
+
 def chosen_layers(config, spec: dict) -> dict[str, list[int]]:
     """Per stack prefix, the source layers to keep: ``spec[name]`` is a count (spread evenly) or a
     list of layer indices; a stack the spec does not name keeps all its layers."""
-    stacks = STACKS.get(config.model_type)
-    if stacks is None:
-        raise ModelSpecError(f"shrinking a {config.model_type!r} model is not supported; supported: {sorted(STACKS)}")
+    stacks = _stacks(config.model_type)
+    check_layer_keys(config.model_type, spec)
     out = {}
     for prefix, key, name in stacks:
         n = int(getattr(config, key) if getattr(config, key, None) is not None else config.num_layers)

@@ -111,16 +111,32 @@ def parse_llm_output(task: str, text: str, choices: list[str] | None = None) -> 
     raise ValueError(f"unknown task {task!r}")
 
 
-def load_split(root: str | Path, name: str, task: str, file_split: str) -> list[dict]:
+def check_folder(root: str | Path, name: str) -> Path:
+    """A dataset's folder in the release; an error names ``sources.dss.root`` and the folders there."""
     folder = Path(root) / name
-    path = folder / f"{name}_{file_split}.json"
     if not folder.is_dir():
-        raise DataError(f"{folder}: DSS dataset folder not found (sources.dss.root is {root!s})")
+        there = sorted(p.name for p in Path(root).iterdir() if p.is_dir()) if Path(root).is_dir() else []
+        raise DataError(f"{folder}: DSS dataset folder not found (sources.dss.root is {root!s}"
+                        + (f"; its folders: {there})" if there else ")"))
+    return folder
+
+
+def check_split(root: str | Path, name: str, file_split: str) -> Path:
+    """A split's file and its LLM output files (numbered without a gap), before anything is read."""
+    folder = check_folder(root, name)
+    path = folder / f"{name}_{file_split}.json"
     if not path.exists():
         raise DataError(
             f"{path}: split file not found. Map the split to another split's file in the dataset's "
             f"`splits` (e.g. splits: {{train: valid}}) or set it to null to carve it from train."
         )
+    llm_files(folder, file_split)
+    return path
+
+
+def load_split(root: str | Path, name: str, task: str, file_split: str) -> list[dict]:
+    folder = Path(root) / name
+    path = check_split(root, name, file_split)
     rows = read_jsonl(path)
     llm = read_llm_outputs(folder, file_split, len(rows))
     out = []
