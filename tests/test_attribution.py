@@ -6,6 +6,7 @@ from akd.attribution import attribute, split_words, token_to_word
 from akd.rationales import rationale_rows, top_k
 from akd.sources.synthetic import generate
 from akd.tasks import fields_dict, render
+from lm_eval_rule import pair_ids
 
 
 def _examples():
@@ -22,7 +23,7 @@ def _independent_word_scores(model, tok, ex, target):
     r = render(ex["task"], fields_dict(ex["fields"]), "prompt")
     enc = tok(r.text, return_tensors="pt", return_offsets_mapping=True)
     emb = model.get_encoder().embed_tokens(enc["input_ids"]).detach().requires_grad_(True)
-    labels = tok(text_target=target, return_tensors="pt")["input_ids"]
+    labels = torch.tensor([pair_ids(tok, r.text, target, True)[1]])  # lm-eval's seq2seq continuation: no EOS
     dec_in = torch.cat([torch.zeros_like(labels[:, :1]), labels[:, :-1]], dim=1)
     logits = model(inputs_embeds=emb, attention_mask=enc["attention_mask"], decoder_input_ids=dec_in).logits
     logp = torch.log_softmax(logits, -1).gather(-1, labels.unsqueeze(-1)).sum()

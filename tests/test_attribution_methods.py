@@ -9,6 +9,7 @@ import torch
 from akd.attribution import METHODS, Settings, answer_logprob, attribute, encode_batch, input_embeddings, token_scores
 from akd.sources.synthetic import generate
 from akd.tasks import fields_dict, render
+from lm_eval_rule import pair_ids
 
 ARCHS = ("t5-nano", "gpt2-nano", "llama-nano")
 
@@ -16,6 +17,8 @@ ARCHS = ("t5-nano", "gpt2-nano", "llama-nano")
 def _prompt_batch(model, tok, n=3):
     targets = ["entailment", "neutral", "contradiction"][:n]
     prompts = [render(e["task"], fields_dict(e["fields"]), "prompt", tok.eos_token).text for e in _examples()[:n]]
+    if not model.config.is_encoder_decoder:  # the continuation of a decoder-only prompt: a space, then the answer
+        targets = [" " + t for t in targets]
     return prompts, targets, encode_batch(model, tok, prompts, targets, 1024)
 
 
@@ -56,14 +59,13 @@ def test_saliency_equals_autograd_written_out(models64, arch):
     for i, (p, t) in enumerate(zip(prompts, targets)):
         if model.config.is_encoder_decoder:
             ids = tok(p, return_tensors="pt")["input_ids"]
-            lab = tok(text_target=t, return_tensors="pt")["input_ids"]
+            lab = torch.tensor([pair_ids(tok, p, t, True)[1]])
             emb = input_embeddings(model)(ids).detach().requires_grad_(True)
             dec = torch.cat([torch.zeros_like(lab[:, :1]), lab[:, :-1]], 1)
             logits = model(inputs_embeds=emb, decoder_input_ids=dec).logits
             lp = torch.log_softmax(logits, -1).gather(-1, lab.unsqueeze(-1)).sum()
         else:
-            pid = tok(p)["input_ids"]
-            aid = tok(" " + t, add_special_tokens=False)["input_ids"]
+            pid, aid = pair_ids(tok, p, t, False)
             ids = torch.tensor([pid + aid])
             emb = input_embeddings(model)(ids).detach().requires_grad_(True)
             logp = torch.log_softmax(model(inputs_embeds=emb).logits, -1)
@@ -141,7 +143,8 @@ def test_feature_ablation_is_the_fall_when_a_word_is_blanked(models64, arch):
     targets = ["entailment", "neutral"]
     rows = attribute(model, tok, ex, targets, Settings(method="feature_ablation", batch_size=2), show_progress=False)
     rendered = [render(e["task"], fields_dict(e["fields"]), "prompt", tok.eos_token) for e in ex]
-    batch = encode_batch(model, tok, [r.text for r in rendered], targets, 1024)
+    spaced = [" " + t if not model.config.is_encoder_decoder else t for t in targets]  # as attribute says them
+    batch = encode_batch(model, tok, [r.text for r in rendered], spaced, 1024)
     embed = input_embeddings(model)
     pad = embed(torch.full_like(batch.input_ids, tokenizer_pad_id(model)))
     with torch.no_grad():

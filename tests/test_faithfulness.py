@@ -41,37 +41,85 @@ def test_words_are_deleted_or_kept_alone_in_the_examples_own_text():
     assert edited(rendered, row, [], keep_only=False) == PROMPT
 
 
+LABELS = [" entailment", " neutral", " contradiction"]
+
+
+def _softmax_at(logprobs, j):
+    """ERASER's m(x)_j for a ranked teacher, written out: exp(s_j) / sum_i exp(s_i)."""
+    e = [np.exp(x) for x in logprobs]
+    return e[j] / sum(e)
+
+
 def test_the_word_the_answer_depends_on_is_comprehensive_and_sufficient():
-    """A constructed teacher: its answer has probability 1 when the premise holds "blue" and
-    e^-6 otherwise."""
+    """A constructed teacher: with "blue" in the premise it puts log-prob 0 on entailment and -6 on
+    the others; without it, -6 on entailment and -1 on neutral."""
     rendered, row = _prompt_and_row()
+    with_blue, without_blue = [0.0, -6.0, -6.0], [-6.0, -1.0, -6.0]
 
     def score(prompts, continuations):
-        assert set(continuations) == {" entailment"}
-        return np.array([0.0 if re.search(r"Premise:[^\n]*\bblue\b", p) else -6.0 for p in prompts])
+        assert all(list(c) == LABELS for c in continuations)
+        return [(np.array(with_blue if re.search(r"Premise:[^\n]*\bblue\b", p) else without_blue), np.ones(3))
+                for p in prompts]
 
     cue, distractor = 3, 1  # "blue", "sky"
-    out = faithfulness(score, [rendered] * 2, [" entailment"] * 2, [row] * 2, [[cue], [distractor]])
-    np.testing.assert_allclose(out["p_full"], [1.0, 1.0])
-    assert out["comprehensiveness"][0] == pytest.approx(1 - np.exp(-6))  # without "blue": gone
+    out = faithfulness(score, [rendered] * 2, [LABELS] * 2, [0, 0], [row] * 2, [[cue], [distractor]])
+    full, gone = _softmax_at(with_blue, 0), _softmax_at(without_blue, 0)
+    np.testing.assert_allclose(out["p_full"], [full, full])
+    assert out["comprehensiveness"][0] == pytest.approx(full - gone)  # without "blue": gone
     assert out["comprehensiveness"][1] == pytest.approx(0.0)  # without "sky": unchanged
     assert out["sufficiency"][0] == pytest.approx(0.0)  # "blue" alone suffices
-    assert out["sufficiency"][1] == pytest.approx(1 - np.exp(-6))  # "sky" alone does not
+    assert out["sufficiency"][1] == pytest.approx(full - gone)  # "sky" alone does not
+
+
+def test_mass_that_leaves_every_label_is_not_comprehensiveness():
+    """Deleting a word lowers every candidate's probability by the same factor: the class
+    distribution over the candidates is unchanged, so comprehensiveness is 0 (the raw sequence
+    probability would have fallen by 1 - e^-5 of itself)."""
+    rendered, row = _prompt_and_row()
+    base = np.array([-0.5, -2.0, -3.0])
+
+    def score(prompts, continuations):
+        return [(base if "blue" in p else base - 5.0, np.ones(3)) for p in prompts]
+
+    out = faithfulness(score, [rendered], [LABELS], [0], [row], [[3]])
+    assert out["comprehensiveness"][0] == pytest.approx(0.0, abs=1e-12)
+    assert out["p_full"][0] == pytest.approx(_softmax_at(base, 0))
+    # a generated answer (no label space) keeps the probability of its text
+    gen = faithfulness(lambda p, c: [(base[:1] if "blue" in t else base[:1] - 5.0, np.ones(1)) for t in p],
+                       [rendered], [[" 2 + 3"]], [0], [row], [[3]], normalise=None)
+    assert gen["comprehensiveness"][0] == pytest.approx(np.exp(-0.5) - np.exp(-5.5))
+
+
+def test_the_class_probability_follows_the_ranking_normalisation():
+    """With teacher.normalise: chars the answer was chosen by log-prob per character of the choice:
+    m is the softmax of those scores, the chosen one the most probable class."""
+    from akd.faithfulness import class_probability
+
+    lp, n, conts = np.array([-2.0, -3.0]), np.array([1, 2]), [" ab", " abcdef"]
+    per_char = [-2.0 / 2, -3.0 / 6]
+    assert class_probability(lp, n, conts, 1, "chars") == pytest.approx(_softmax_at(per_char, 1))
+    assert class_probability(lp, n, conts, 1, "chars") > 0.5
+    assert class_probability(lp, n, conts, 0, "sum") == pytest.approx(_softmax_at(lp, 0))
 
 
 def test_the_teachers_full_prompt_probability_is_the_attributed_one(tiny_model):
-    """model_scorer scores the unedited prompt as attribution did (its target_logprob)."""
+    """model_scorer scores the unedited prompt as attribution did: m(x)_j is the softmax over the
+    attributed log-probabilities of every candidate (one attribution run per candidate)."""
     from akd.attribution import attribute
     from akd.sources.synthetic import generate
     from akd.tasks import fields_dict, render
 
     model, tok = tiny_model
     ex = generate("nli", 6, 3, "test")
-    targets = [e["label"] for e in ex]
-    rows = attribute(model, tok, ex, targets, batch_size=4, show_progress=False)
+    labels = ["entailment", "neutral", "contradiction"]
+    per_label = [attribute(model, tok, ex, [lab] * len(ex), batch_size=4, show_progress=False) for lab in labels]
+    chosen = [labels.index(e["label"]) for e in ex]
     prompts = [render(e["task"], fields_dict(e["fields"]), "prompt") for e in ex]
-    out = faithfulness(model_scorer(model, tok, batch_size=4), prompts, targets, rows, [[0, 1]] * len(ex))
-    np.testing.assert_allclose(np.log(out["p_full"]), [r["target_logprob"] for r in rows], rtol=1e-4, atol=1e-5)
+    rows = [per_label[j][i] for i, j in enumerate(chosen)]
+    out = faithfulness(model_scorer(model, tok, batch_size=4), prompts, [labels] * len(ex), chosen, rows,
+                       [[0, 1]] * len(ex))
+    want = [_softmax_at([per_label[c][i]["target_logprob"] for c in range(3)], j) for i, j in enumerate(chosen)]
+    np.testing.assert_allclose(out["p_full"], want, rtol=1e-4, atol=1e-6)
     assert np.all(out["p_without"] > 0) and np.all(out["p_only"] > 0)
 
 

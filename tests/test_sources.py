@@ -32,7 +32,7 @@ def test_dss_nli_formats(dss_root):
     assert es[0]["llm_label"] == "neutral"
     assert es[0]["llm_rationale"] == "The to go packages are not necessarily from lunch."
     assert [e["label"] for e in es[:3]] == ["entailment", "neutral", "contradiction"]
-    assert es[0]["input"] == "Two women are embracing 0. </s> The sisters are hugging."
+    assert es[0]["input"] == "</s>".join(["Two women are embracing 0.", "The sisters are hugging."])
     an = load_split(dss_root, "anli1", "nli", "test")
     assert an[0]["id"] == "u0" and an[0]["llm_label"] == "contradiction"
     assert an[0]["llm_rationale"] == "The premise mentions London."
@@ -122,7 +122,7 @@ def test_hub_source_maps_columns(monkeypatch):
     assert calls == [("someone/snli-like", None, "train"), ("someone/snli-like", None, "test")]
     assert len(out["train"]) == 1 and len(out["valid"]) == 1
     assert [e["label"] for e in out["test"]] == ["entailment", "contradiction"]
-    assert out["test"][0]["input"] == "A dog runs. </s> An animal moves."
+    assert out["test"][0]["input"] == "</s>".join(["A dog runs.", "An animal moves."])
 
 
 HUB_ROWS = [{"sentence1": "A dog runs.", "sentence2": "An animal moves.", "gold": 0},

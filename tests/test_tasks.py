@@ -15,10 +15,13 @@ def test_render_spans_locate_every_field(style):
 
 
 def test_dss_renderings_match_dss():
-    mc = render("mc", {"question": "Q?", **{f"choice{i}": c for i, c in enumerate("abcde")}}, "dss")
-    assert mc.text == "Q?\nAnswer Choices:\n(a) a\n(b) b\n(c) c\n(d) d\n(e) e"
+    """As DSS's run.py builds them: CQA's f-string, NLI's tokenizer.eos_token.join([premise, hypothesis])
+    (T5's EOS text, no spaces)."""
+    question, c = "Q?", list("abcde")
+    mc = render("mc", {"question": question, **{f"choice{i}": x for i, x in enumerate(c)}}, "dss")
+    assert mc.text == f"{question}\nAnswer Choices:\n(a) {c[0]}\n(b) {c[1]}\n(c) {c[2]}\n(d) {c[3]}\n(e) {c[4]}"
     nli = render("nli", {"premise": "P.", "hypothesis": "H."}, "dss")
-    assert nli.text == "P. </s> H."
+    assert nli.text == "</s>".join(["P.", "H."])
     assert render("math", {"question": "How many?"}, "dss").text == "How many?"
 
 
@@ -44,3 +47,27 @@ def test_is_correct_per_task():
     assert not is_correct("mc", "zoo", "wooded area")
     assert normalise("  Wooded   Area. ") == "wooded area"
     assert math.isclose(safe_arithmetic("7 / 2"), 3.5)
+
+
+def test_dss_exact_match_is_dss_compute_text_acc_and_compute_equation_acc():
+    """DSS's metrics written out (metrics.py): text, np.mean(np.array(preds) == np.array(labels));
+    equations, the values compared with ==, an expression that does not evaluate never equal."""
+    import numpy as np
+
+    from akd.tasks import dss_correct, is_correct
+
+    preds, labels = ["wooded area", "Wooded area", "wooded area.", "park"], ["wooded area"] * 3 + ["bridge"]
+    want = np.array(preds) == np.array(labels)
+    assert [dss_correct("mc", p, y) for p, y in zip(preds, labels)] == list(want) == [True, False, False, False]
+    assert [is_correct("mc", p, y) for p, y in zip(preds, labels)] == [True, True, True, False]  # ours normalises
+
+    def dss_eval(eq):  # DSS's eval_equation on the test's own fixed strings
+        try:
+            return eval(eq)  # noqa: S307
+        except Exception:
+            return np.nan
+
+    eqs = [("( 84.0 / 2.0 )", "84 / 2"), ("0.1 + 0.2", "0.3"), ("( 3 +", "3"), ("10 - 4", "6.0")]
+    assert [dss_correct("math", p, y) for p, y in eqs] == [bool(dss_eval(p) == dss_eval(y)) for p, y in eqs] \
+        == [True, False, False, True]
+    assert is_correct("math", "0.1 + 0.2", "0.3")  # ours: equal within 1e-6

@@ -9,7 +9,7 @@ import pytest
 
 from akd.attribution import Settings, attribute, split_words, token_to_word
 from akd.prompts import PromptError, PromptSettings, build_prompt, demonstrations, use_chat
-from akd.scoring import prompt_encoding
+from akd.scoring import encode_prompts
 from akd.sources.synthetic import generate
 from akd.tasks import fields_dict
 from akd.teacher import TeacherNotAnswering, answer, check, metrics, prompts_for
@@ -56,10 +56,10 @@ def test_chat_template_applied_and_its_markup_never_scored(chat_llama):
                                    for q in p.prompts)
     assert p.prompts[0].continuation("neutral") == "neutral"  # the assistant's turn: no leading space
     for ex, q in zip(examples, p.prompts):
-        enc = prompt_encoding(tok, q.text, 1024, add_special_tokens=False)
+        enc, = encode_prompts(tok, [q.text], 1024, add_special_tokens=False)
         words = split_words(q.rendered(), fields_dict(ex["fields"]))
-        t2w = token_to_word([tuple(o) for o in enc["offset_mapping"]], words, [False] * len(enc["input_ids"]))
-        for t, (s, e) in enumerate(enc["offset_mapping"]):
+        t2w = token_to_word(enc.offsets, words, [False] * len(enc.ids))
+        for t, (s, e) in enumerate(enc.offsets):
             s += len(q.text[s:e]) - len(q.text[s:e].lstrip())  # a piece's leading space is not text
             inside = any(a <= s and e <= b for _, a, b in q.spans)
             if not inside and q.text[s:e].strip():  # chat markup, instruction: never part of a word
@@ -119,6 +119,55 @@ def test_ranked_answer_is_attributed_exactly_as_it_was_scored(tiny_models, arch)
                                                     abs=1e-6)
 
 
+@pytest.mark.parametrize("arch", ["t5-nano", "llama-nano"])
+def test_a_long_prompt_is_cut_from_the_left_once_for_answering_attribution_and_faithfulness(tiny_models, arch):
+    """A prompt longer than max_input_tokens keeps its last tokens (the answer cue stays), as
+    lm-eval cuts it; the answer is chosen, attributed and tested for faithfulness on that same
+    input (the same log-probability, against an independent forward of the cut ids), and the
+    teacher's metrics count the prompts that were cut."""
+    import torch
+
+    from akd.faithfulness import faithfulness, model_scorer
+    from lm_eval_rule import pair_ids
+
+    model, tok = tiny_models[arch]
+    model = copy.deepcopy(model).double()
+    enc_dec = model.config.is_encoder_decoder
+    examples = generate("nli", 4, 0, "test")
+    examples[0]["fields"][0]["text"] = " ".join(["the old fox sleeps near the barn ."] * 8)  # only this one is long
+    p = prompts_for(examples, {"format": "choices"}, tok, decoder_only=not enc_dec)
+    lengths = [len(tok(q.text)["input_ids"]) for q in p.prompts]
+    limit = max(lengths[1:])  # every other prompt fits
+    assert lengths[0] > limit + 10
+    df = answer(model, tok, examples, p, batch_size=4, max_input_tokens=limit, show_progress=False)
+    assert list(df["truncated"]) == [True, False, False, False]
+    assert metrics(df, pd.DataFrame(examples), 1.0, {})["truncated"] == 1
+    q, row = p.prompts[0], df.iloc[0]
+    ctx, cont = pair_ids(tok, q.text, row["target"], enc_dec)
+    kept = ctx[-limit:]  # lm-eval's left cut
+    assert tok.decode(kept, skip_special_tokens=True).rstrip().endswith("Answer:")  # the cue stays (T5: and its EOS)
+    with torch.no_grad():
+        if enc_dec:
+            lab = torch.tensor([cont])
+            dec = torch.cat([torch.zeros_like(lab[:, :1]), lab[:, :-1]], 1)
+            logp = torch.log_softmax(model(input_ids=torch.tensor([kept]), decoder_input_ids=dec).logits, -1)
+            want = float(logp.gather(-1, lab.unsqueeze(-1)).sum())
+        else:
+            logp = torch.log_softmax(model(input_ids=torch.tensor([kept + cont])).logits[0], -1)
+            want = float(sum(logp[len(kept) - 1 + j, t] for j, t in enumerate(cont)))
+    best = int(np.argmax(row["candidate_scores"]))
+    assert row["candidate_logprobs"][best] == pytest.approx(want, abs=1e-9)
+    rows = attribute(model, tok, examples, list(df["target"]), Settings(batch_size=4, max_input_tokens=limit),
+                     show_progress=False, prompts=[q.rendered() for q in p.prompts])
+    assert rows[0]["target_logprob"] == pytest.approx(want, abs=1e-9)
+    conts = [list(c) for c in df["candidate_targets"]]
+    chosen = [c.index(t) for c, t in zip(conts, df["target"])]
+    out = faithfulness(model_scorer(model, tok, 4, limit), [q.rendered() for q in p.prompts], conts, chosen, rows,
+                       [[0]] * 4)
+    lp = np.array(row["candidate_logprobs"])
+    assert out["p_full"][0] == pytest.approx(np.exp(lp[best]) / np.exp(lp).sum(), abs=1e-9)
+
+
 def _preds(outputs, parsed, correct):
     return pd.DataFrame({"output": outputs, "parsed": parsed, "correct": correct})
 
@@ -145,3 +194,16 @@ def test_check_passes_an_answering_teacher_and_limits_unparsed():
     unparsed = metrics(_preds(["x"] * 10, [True] * 6 + [False] * 4, [True] * 6 + [False] * 4), ex, 1.0, {})
     with pytest.raises(TeacherNotAnswering, match="more than 25% unparsed"):
         check("cqa", {"train": unparsed}, 0.25, False)
+
+
+def test_the_nli_cloze_prompt_is_lm_evals_anli_prompt():
+    """lm-evaluation-harness 0.4.13, tasks/anli/anli_r1.yaml: doc_to_text
+    "{{premise}}\\nQuestion: {{hypothesis}} True, False, or Neither?\\nAnswer:", choices True /
+    Neither / False after the target delimiter " "."""
+    premise, hypothesis = "A dog runs in the park.", "An animal moves."
+    ex = {"id": "x", "task": "nli", "label": "neutral",
+          "fields": [{"name": "premise", "text": premise}, {"name": "hypothesis", "text": hypothesis}]}
+    q = build_prompt(ex, PromptSettings(format="cloze"), None, decoder_only=True)
+    assert q.text == f"{premise}\nQuestion: {hypothesis} True, False, or Neither?\nAnswer:"
+    said = {a.label: q.continuation(a.said) for a in q.candidates}
+    assert said == {"entailment": " True", "neutral": " Neither", "contradiction": " False"}

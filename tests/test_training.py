@@ -267,3 +267,100 @@ def test_shares_of_the_training_data_are_nested_and_the_same_for_every_run():
     standard, _ = run_examples(df, "standard-data0.25")
     saliency, multitask = run_examples(df, "saliency-k2-data0.25", rationales, log=lambda s: None)
     assert [r.input for r in standard] == [r.input for r in saliency] == list(quarter["input"]) and multitask
+
+
+def _hf_batch_loss(model, tok, rows, w, prefix="predict: "):
+    """The whole batch's loss computed independently (the mean cross-entropy over every target
+    token of the batch: T5's own loss; the causal shift written out): (1 - w) * label + w * rationale, the
+    rationale task over the rows that have one (0 when none has)."""
+    from lm_eval_rule import pair_ids
+
+    def task_loss(sources, targets):
+        if model.config.is_encoder_decoder:
+            enc = tok(sources, return_tensors="pt", padding=True)
+            lab = tok(text_target=targets, return_tensors="pt", padding=True)["input_ids"]
+            lab[lab == tok.pad_token_id] = -100
+            return model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], labels=lab).loss
+        seqs = [pair_ids(tok, s, " " + t, False) for s, t in zip(sources, targets)]
+        n = max(len(p) + len(c) + 1 for p, c in seqs)
+        ids = torch.full((len(seqs), n), tok.pad_token_id or 0)
+        mask = torch.zeros((len(seqs), n), dtype=torch.long)
+        lab = torch.full((len(seqs), n), -100)
+        for i, (p, c) in enumerate(seqs):
+            r = p + c + [tok.eos_token_id]
+            ids[i, : len(r)], mask[i, : len(r)] = torch.tensor(r), 1
+            lab[i, len(p): len(r)] = torch.tensor(c + [tok.eos_token_id])
+        # the model's own loss casts the logits to float32: the same mean, written out in float64
+        logits = model(input_ids=ids, attention_mask=mask).logits
+        return torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), lab[:, 1:].flatten())
+
+    label = task_loss([prefix + r.input for r in rows], [r.label for r in rows])
+    explained = [r for r in rows if r.rationale is not None]
+    if not explained:
+        return (1 - w) * label
+    return (1 - w) * label + w * task_loss(["explain: " + r.input for r in explained], [r.rationale for r in explained])
+
+
+@pytest.mark.parametrize("arch", ["t5-nano", "llama-nano"])
+def test_the_gradient_of_a_batch_does_not_depend_on_the_micro_batch_size(tiny_models, arch):
+    """Micro-batches of 1, 2, 4 and the whole batch of 8 give the gradient of the whole batch's
+    loss, to 1e-6 in float64: targets of very different lengths, rows without a rationale (one
+    micro-batch of 2 has none), computed independently with the model's own loss."""
+    from akd.training import step_gradients
+
+    model, tok = tiny_models[arch]
+    model = copy.deepcopy(model).double().requires_grad_(True)  # (an attribution test may have frozen it)
+    base = generate("nli", 8, 5, "train")
+    rows = [Example(e["input"], e["label"], e["llm_rationale"]) for e in base]
+    rows[0].rationale = " ".join(["because the premise says so"] * 6)  # long
+    rows[1].rationale = "so"  # short
+    rows[2].rationale = rows[3].rationale = None  # the micro-batch [2, 3] has no rationale row
+    rows[5].label = "neutral neutral neutral"  # a longer label
+    w = 0.3
+    model.zero_grad()
+    _hf_batch_loss(model, tok, rows, w).backward()
+    want = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+    for micro in (1, 2, 4, 8):
+        model.zero_grad()
+        cfg = TrainConfig(steps=1, batch_size=8, micro_batch_size=micro, rationale_weight=w, precision="float32",
+                          max_target_tokens=256)  # nothing cut: the reference cuts nothing
+        step_gradients(model, tok, rows, cfg, multitask=True, micro=micro, label_prefix="predict: ")
+        for n, p in model.named_parameters():
+            if n in want:
+                torch.testing.assert_close(p.grad, want[n], rtol=1e-6, atol=1e-9, msg=f"{n}, micro {micro}")
+
+
+def test_a_resume_whose_inputs_changed_starts_afresh(tiny_model, tmp_path):
+    """A job stopped after its state was saved; the rerun's rationales differ (a new teacher, the
+    same number of rows): it says why and starts from step 1.  With the same inputs it resumes."""
+    model, tok = tiny_model
+    rows = _rows(40, "train")
+    cfg = TrainConfig(steps=4, batch_size=4, lr=1e-3, eval_every=2, save_every=2, max_new_tokens=4)
+
+    def stop(step):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(copy.deepcopy(model), tok, rows, rows[:4], "nli", cfg, True, show_progress=False, log=lambda s: None,
+              state_dir=tmp_path, on_step=stop)
+    assert (tmp_path / "state.pt").exists()
+    other = [Example(r.input, r.label, (r.rationale or "") + " too") for r in rows]
+    said = []
+    fresh = train(copy.deepcopy(model), tok, other, rows[:4], "nli", cfg, True, show_progress=False, log=said.append,
+                  state_dir=tmp_path)
+    assert fresh.resumed_from == 0
+    assert any("not resuming" in s and "step 2" in s for s in said), said
+    # the state is now the fresh run's (saved at step 2): the same inputs resume it
+    with pytest.raises(KeyboardInterrupt):
+        train(copy.deepcopy(model), tok, other, rows[:4], "nli", cfg, True, show_progress=False, log=lambda s: None,
+              state_dir=tmp_path, on_step=stop)
+    again = train(copy.deepcopy(model), tok, other, rows[:4], "nli", cfg, True, show_progress=False, log=said.append,
+                  state_dir=tmp_path)
+    assert again.resumed_from == 3
+    # another starting model (same shapes, other weights) does not resume it either
+    moved = copy.deepcopy(model)
+    with torch.no_grad():
+        next(moved.parameters()).add_(0.01)
+    assert train(moved, tok, other, rows[:4], "nli", cfg, True, show_progress=False, log=said.append,
+                 state_dir=tmp_path).resumed_from == 0

@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import io, schemas
 from .prepare import read_examples
-from .tasks import normalise
+from .tasks import dss_correct, normalise
 
 
 def answer_overlap_table(items: Sequence[dict], ks: Sequence[int], exclude_punctuation: bool = True,
@@ -56,7 +56,7 @@ def topk_similarity(model, tok, examples: pd.DataFrame, preds: list[str], teache
     teacher = teacher.set_index("id")
     n = min(int(sim.get("n", 200)), len(examples))
     k = int(sim["k"])
-    settings = Settings.from_dict({**sim, "template": "dss", "prefix": prefix})
+    settings = Settings.from_dict({**sim, "template": "dss", "prefix": prefix, "truncation": "right"})
     rows = attribute(model, tok, examples.iloc[:n].to_dict("records"), preds[:n], settings, show_progress=False)
     flags = (bool(sim.get("exclude_punctuation", True)), bool(sim.get("exclude_stopwords", False)))
     scores = []
@@ -80,8 +80,10 @@ def per_run_table(runs: Sequence[dict], teacher: Sequence[dict]) -> pd.DataFrame
     rows = []
     for r in runs:
         p = io.read_parquet(r["predictions"], schemas.EVAL_PREDICTIONS)
+        strict = [dss_correct(r.get("task", ""), a, b) for a, b in zip(p["prediction"], p["label"])]
         row = {"dataset": r["dataset"], "variant": r["variant"], "seed": int(r["seed"]),
-               "accuracy": 100.0 * float(p["correct"].mean())}
+               "accuracy": 100.0 * float(p["correct"].mean()),
+               "dss_accuracy": 100.0 * float(np.mean(strict)) if len(strict) else 0.0}
         if r.get("metrics") and Path(r["metrics"]).exists():
             metrics = json.loads(Path(r["metrics"]).read_text())
             for key in ("generated_accuracy", "topk_jaccard"):  # the first only when answers were ranked
@@ -107,7 +109,9 @@ def similarity_table(per_run: pd.DataFrame) -> pd.DataFrame:
 FAITHFULNESS_NOTE = (
     "ERASER (DeYoung et al. 2020) on training examples the teacher answered: comprehensiveness = p(answer) - "
     "p(answer | the words deleted from the example's text), sufficiency = p(answer) - p(answer | only the "
-    "words left); p: the probability of the teacher's own answer (the attributed continuation); source "
+    "words left); p (ERASER's m(x)_j): with probability `class`, the teacher's probability of the answer's "
+    "class, the softmax of its candidates' ranking scores over the label space, recomputed on each edited "
+    "input; `sequence` (generated answers, no label space): the probability of the answer's text; source "
     "`random`: k random words of the same input. Means over n examples. A method of "
     "analyses.compare_methods is attributed on these examples only, for this table and plausibility.")
 
@@ -124,7 +128,7 @@ def faithfulness_summary(items: Sequence[dict]) -> pd.DataFrame:
         df.insert(1, "method", it["method"])
         parts.append(df)
     long = pd.concat(parts, ignore_index=True)
-    g = long.groupby(["dataset", "method", "k", "source"], sort=True)
+    g = long.groupby(["dataset", "method", "k", "source", "probability"], sort=True)
     return pd.DataFrame({"n": g.size(), "comprehensiveness": g["comprehensiveness"].mean(),
                          "sufficiency": g["sufficiency"].mean(), "p_full": g["p_full"].mean()}).reset_index().round(4)
 

@@ -31,7 +31,7 @@ from captum.attr import FeatureAblation, InputXGradient, IntegratedGradients, Sa
 from .generation import length_sorted_batches
 from .precision import autocast
 from .progress import progress
-from .scoring import continuation_ids, logprob_sum, prompt_encoding
+from .scoring import continuation_ids, encode_prompts, logprob_sum
 from .tasks import Rendered, fields_dict, render
 from .words import WORD
 
@@ -46,6 +46,7 @@ class Settings:
     n_steps: int = 32  # integrated gradients
     batch_size: int = 16
     max_input_tokens: int = 1024
+    truncation: str = "left"  # the teacher's prompt keeps its end (left); a student's input its start (right)
     template: str = "prompt"
     prefix: str = ""  # text before the rendered input (the student's "predict: "); never competes
     precision: str = "auto"  # auto (bf16 autocast on a GPU) | float32 | bf16 (see akd.precision)
@@ -189,21 +190,22 @@ class Batch:
 
 
 def encode_batch(model, tokenizer, prompts: Sequence[str], targets: Sequence[str], max_input_tokens: int,
-                 add_special_tokens: bool = True) -> Batch:
-    """Prompts and their exact continuations (``targets``), tokenised as :mod:`akd.scoring` scores them."""
+                 add_special_tokens: bool = True, truncation: str = "left") -> Batch:
+    """Prompts and their exact continuations (``targets``), tokenised and cut as :mod:`akd.scoring`
+    scores them."""
     encoder_decoder = bool(model.config.is_encoder_decoder)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    encs = [prompt_encoding(tokenizer, p, max_input_tokens, add_special_tokens) for p in prompts]
-    conts = [continuation_ids(tokenizer, t, encoder_decoder) for t in targets]
+    encs = encode_prompts(tokenizer, prompts, max_input_tokens, truncation, add_special_tokens)
+    conts = continuation_ids(tokenizer, prompts, targets, encoder_decoder, add_special_tokens)
     if encoder_decoder:  # prompts in the encoder (right padding), continuations as decoder targets
-        rows, labs = [e["input_ids"] for e in encs], conts
-        offs = [[tuple(o) for o in e["offset_mapping"]] for e in encs]
-        specs = [[bool(x) for x in e["special_tokens_mask"]] for e in encs]
+        rows, labs = [e.ids for e in encs], conts
+        offs = [list(e.offsets) for e in encs]
+        specs = [list(e.special) for e in encs]
     else:  # decoder-only: prompt tokens, then the continuation's; right padding
-        rows = [e["input_ids"] + c for e, c in zip(encs, conts)]
-        labs = [[-100] * len(e["input_ids"]) + c for e, c in zip(encs, conts)]
-        offs = [[tuple(o) for o in e["offset_mapping"]] + [(0, 0)] * len(c) for e, c in zip(encs, conts)]
-        specs = [[bool(x) for x in e["special_tokens_mask"]] + [True] * len(c) for e, c in zip(encs, conts)]
+        rows = [e.ids + c for e, c in zip(encs, conts)]
+        labs = [[-100] * len(e.ids) + c for e, c in zip(encs, conts)]
+        offs = [list(e.offsets) + [(0, 0)] * len(c) for e, c in zip(encs, conts)]
+        specs = [list(e.special) + [True] * len(c) for e, c in zip(encs, conts)]
     n = max(len(r) for r in rows)
     ids = torch.full((len(rows), n), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), n), dtype=torch.long)
@@ -281,10 +283,17 @@ def _prefixed(r: Rendered, prefix: str) -> Rendered:
 
 
 def render_all(tokenizer, examples: Sequence[dict], settings: Settings) -> list[Rendered]:
-    """The texts attribution runs on; batches are sorted by their length (``len(r.text)``)."""
-    eos = tokenizer.eos_token or "</s>"
-    return [_prefixed(render(e["task"], fields_dict(e["fields"]), settings.template, eos), settings.prefix)
-            for e in examples]
+    """The texts attribution runs on; batches are sorted by their length (``len(r.text)``).  With
+    the ``dss`` template that is the example's stored input (what a student trained and was tested
+    on: DSS's rendering with the literal ``</s>`` between NLI's premise and hypothesis, whatever the
+    model's own EOS token is), checked against it."""
+    out = []
+    for e in examples:
+        r = render(e["task"], fields_dict(e["fields"]), settings.template)
+        if settings.template == "dss" and "input" in e and r.text != e["input"]:
+            raise ValueError(f"example {e['id']!r}: its rendering differs from its stored input")
+        out.append(_prefixed(r, settings.prefix))
+    return out
 
 
 def _is_oom(err: BaseException) -> bool:
@@ -342,7 +351,7 @@ def attribute(
     while pending:
         idx = pending.pop(0)
         batch = encode_batch(model, tokenizer, [rendered[i].text for i in idx], [targets[i] for i in idx],
-                             settings.max_input_tokens, add_special_tokens)
+                             settings.max_input_tokens, add_special_tokens, settings.truncation)
         words = [split_words(rendered[i], fields_dict(examples[i]["fields"])) for i in idx]
         t2w = np.stack([token_to_word(batch.offsets[b], w, batch.special[b]) for b, w in enumerate(words)])
         try:

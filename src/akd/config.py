@@ -211,6 +211,19 @@ def _check_dss(config: dict, names: list[str]) -> None:
                 raise ConfigError(f"datasets.{name}.splits.{split}: {e}") from None
 
 
+def _check_prompt_limit(config: dict) -> None:
+    """One limit for everything that reads the teacher's prompt (answering, fine-tuning on it,
+    attribution, faithfulness): ``teacher.max_input_tokens``; another value elsewhere is an error."""
+    t = config["teacher"]
+    limit = int(t.get("max_input_tokens", 1024))
+    for where, value in (("attribution.max_input_tokens", (config.get("attribution") or {}).get("max_input_tokens")),
+                         ("teacher.finetune.max_input_tokens", (t.get("finetune") or {}).get("max_input_tokens"))):
+        if value is not None and int(value) != limit:
+            raise ConfigError(f"{where}: {value} differs from teacher.max_input_tokens ({limit}); the teacher's prompt "
+                              "is cut at one limit wherever it is read (answering, fine-tuning, attribution, "
+                              "faithfulness): drop this key or set it to the same value")
+
+
 def check(config: dict) -> None:
     _check_results(str(config.get("results", "results")))
     models = config["models"]
@@ -248,6 +261,7 @@ def check(config: dict) -> None:
         unknown = sorted(set(accept) - set(config["datasets"]))
         if unknown:
             raise ConfigError(f"teacher.accept_weak: {unknown} are not datasets of this config ({sorted(config['datasets'])})")
+    _check_prompt_limit(config)
     for name, ds in config["datasets"].items():
         if ds["task"] == "math" and teacher_config(config, name).get("answer") == "rank":
             where = f"datasets.{name}.teacher.answer" if (ds.get("teacher") or {}).get("answer") else "teacher.answer"

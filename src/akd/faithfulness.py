@@ -1,20 +1,21 @@
 """Faithfulness of a rationale to the teacher (ERASER, DeYoung et al. 2020).
 
-For one example, its prompt, the answer the teacher gave (the exact continuation that was
-attributed) and a set of the example's words (a top-k rationale, or k random words as the
-reference):
+For one example, its prompt, the answer the teacher gave and a set of the example's words (a top-k
+rationale, or k random words as the reference):
 
-- *comprehensiveness* = p(answer | prompt) - p(answer | prompt with those words deleted): how much
-  the answer needs them (near 1: without them the teacher no longer gives it; near 0: it does not
-  care);
-- *sufficiency* = p(answer | prompt) - p(answer | prompt with only those words left of the
-  example's own text): how far they alone fall short (near 0: they suffice).
+- *comprehensiveness* = m(x)_j - m(x \\ r)_j: how much the answer needs the words (near 1: without
+  them the teacher no longer gives it; near 0: it does not care);
+- *sufficiency* = m(x)_j - m(r)_j: how far they alone fall short (near 0: they suffice);
 
-p is the probability of the whole continuation (exp of its summed log-probability), the same
-quantity attribution explains.  Words are deleted from the example's own fields only (instruction,
-choice markers and chat markup stay), spaces around a deleted word collapse to one.  The probabilities
-of the edited prompts are computed in batches by ``score`` (default: :func:`akd.scoring.rank` on
-the teacher: the prompt encoded once, each edited prompt in length-sorted batches).
+where m(.)_j is ERASER's probability of the predicted class j.  For a teacher that ranks its answer
+over the label space that is the class distribution over the candidates it ranked: the softmax of
+their scores (the summed log-probability, or per token / per character as ``teacher.normalise``
+ranks them), recomputed on every edited prompt, so mass that leaves every label string does not
+count.  For a generated answer (math: no label space) it is the probability of the whole
+continuation (exp of its summed log-probability, the quantity attribution explains).  Words are
+deleted from the example's own fields only (instruction, choice markers and chat markup stay),
+spaces around a deleted word collapse to one.  The edited prompts are scored in batches by
+``score`` (default: :func:`akd.scoring.rank` on the teacher, the prompt cut as its answer's was).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import numpy as np
 
 from .tasks import Rendered
 
-#: ``score(prompts, continuations) -> summed log-probability of each continuation after its prompt``
-Scorer = Callable[[Sequence[str], Sequence[str]], np.ndarray]
+#: ``score(prompts, continuations per prompt) -> per prompt, (summed log-probability, token count)
+#: of each of its continuations`` (:func:`akd.scoring.rank`'s result)
+Scorer = Callable[[Sequence[str], Sequence[Sequence[str]]], list]
 
 
 def edited(prompt: Rendered, row: dict, chosen: Sequence[int], keep_only: bool) -> str:
@@ -57,25 +59,55 @@ def edited(prompt: Rendered, row: dict, chosen: Sequence[int], keep_only: bool) 
 
 def model_scorer(model, tokenizer, batch_size: int = 16, max_input_tokens: int = 1024,
                  add_special_tokens: bool = True) -> Scorer:
-    """A :data:`Scorer` from a model: each prompt's continuation log-probability, batched."""
+    """A :data:`Scorer` from a model: the candidates' log-probabilities after each prompt, batched."""
     from .scoring import rank
 
-    def score(prompts: Sequence[str], continuations: Sequence[str]) -> np.ndarray:
-        ranked = rank(model, tokenizer, prompts, [[c] for c in continuations], batch_size, max_input_tokens,
-                      add_special_tokens, desc="faithfulness", show_progress=False)
-        return np.array([lp[0] for lp, _ in ranked], dtype=np.float64)
+    def score(prompts: Sequence[str], continuations: Sequence[Sequence[str]]) -> list:
+        return rank(model, tokenizer, prompts, continuations, batch_size, max_input_tokens, add_special_tokens,
+                    desc="faithfulness", show_progress=False)
 
     return score
 
 
-def faithfulness(score: Scorer, prompts: Sequence[Rendered], targets: Sequence[str], rows: Sequence[dict],
-                 chosen: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
-    """Per example: p of the answer with the full prompt, without the chosen words, with only them,
-    and comprehensiveness and sufficiency (see the module's docstring)."""
+def class_probability(logprobs: np.ndarray, n_tokens: np.ndarray, continuations: Sequence[str], chosen: int,
+                      normalise: str | None) -> float:
+    """m(x)_j: the softmax over the candidates' ranking scores at the chosen one (``normalise`` as
+    :func:`akd.scoring.choose`), or, with ``normalise=None`` (one generated answer), exp of its
+    summed log-probability."""
+    from .scoring import choose
+
+    if normalise is None:
+        return float(np.exp(logprobs[chosen]))
+    scores = choose(logprobs, n_tokens, continuations, normalise)[1]
+    z = scores - scores.max()
+    return float(np.exp(z[chosen]) / np.exp(z).sum())
+
+
+def faithfulness(score: Scorer, prompts: Sequence[Rendered], candidates: Sequence[Sequence[str]],
+                 chosen: Sequence[int], rows: Sequence[dict], words: Sequence[Sequence[int]],
+                 normalise: str | None = "sum") -> dict[str, np.ndarray]:
+    """Per example: m of the answer with the full prompt, without the chosen ``words``, with only
+    them, and comprehensiveness and sufficiency (see the module's docstring).  ``candidates[i]``:
+    the continuations the teacher ranked (``chosen[i]`` its answer's index), or the one generated
+    answer with ``normalise=None``."""
     n = len(prompts)
-    texts = ([p.text for p in prompts] + [edited(p, r, c, False) for p, r, c in zip(prompts, rows, chosen)]
-             + [edited(p, r, c, True) for p, r, c in zip(prompts, rows, chosen)])
-    p = np.exp(score(texts, list(targets) * 3))
-    full, without, only = p[:n], p[n: 2 * n], p[2 * n:]
+    texts = ([p.text for p in prompts] + [edited(p, r, c, False) for p, r, c in zip(prompts, rows, words)]
+             + [edited(p, r, c, True) for p, r, c in zip(prompts, rows, words)])
+    ranked = score(texts, list(candidates) * 3)
+    m = np.array([class_probability(lp, nt, cs, j, normalise)
+                  for (lp, nt), cs, j in zip(ranked, list(candidates) * 3, list(chosen) * 3)])
+    full, without, only = m[:n], m[n: 2 * n], m[2 * n:]
     return {"p_full": full, "p_without": without, "p_only": only,
             "comprehensiveness": full - without, "sufficiency": full - only}
+
+
+def answer_space(pred: dict, target: str) -> tuple[list[str], int]:
+    """The continuations to rank for one example (a PREDICTIONS row) and the index of the attributed
+    ``target`` among them: the candidates the teacher ranked, or the generated answer alone."""
+    got = pred.get("candidate_targets")
+    cands = [str(c) for c in got] if got is not None else []
+    if not cands:
+        return [target], 0
+    if target not in cands:
+        raise ValueError(f"example {pred.get('id')!r}: the attributed answer {target!r} is not one of its candidates")
+    return cands, cands.index(target)

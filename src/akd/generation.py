@@ -40,12 +40,17 @@ def generate(
     show_progress: bool = True,
     add_special_tokens: bool = True,
     raw: bool = False,
+    truncation: str = "right",
 ) -> list[str]:
-    """Greedy answers for ``texts``, returned in input order.
+    """Greedy answers for ``texts``, returned in input order; a text longer than
+    ``max_input_tokens`` is cut as :func:`akd.scoring.encode_prompts` cuts it (``left``: the
+    teacher's prompt keeps its end; ``right``: a student's input keeps its start).
 
     By default an answer is stripped, and a decoder-only model's is cut after its first line (it
     runs on after its answer); ``raw=True`` returns the decoded new tokens as they are.
     """
+    from .scoring import encode_prompts
+
     model.eval()
     device = next(model.parameters()).device
     lengths = [len(t) for t in texts]
@@ -53,18 +58,22 @@ def generate(
     bar = progress(len(texts), desc, "ex", disable=not show_progress)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     decoder_only = not model.config.is_encoder_decoder
-    if decoder_only:
-        tokenizer.padding_side = "left"  # new tokens follow the prompt directly in every row
-    pad_id = tokenizer.pad_token_id
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     with torch.inference_mode(), autocast:
         for idx in length_sorted_batches(lengths, batch_size):
-            enc = tokenizer([texts[i] for i in idx], return_tensors="pt", padding=True, truncation=True,
-                            max_length=max_input_tokens, add_special_tokens=add_special_tokens).to(device)
-            ids = model.generate(**enc, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1, use_cache=True,
-                                 pad_token_id=pad_id)
+            rows = [e.ids for e in encode_prompts(tokenizer, [texts[i] for i in idx], max_input_tokens, truncation,
+                                                  add_special_tokens, scored=False)]
+            n = max(len(r) for r in rows)
+            ids = torch.full((len(rows), n), pad_id, dtype=torch.long)
+            mask = torch.zeros((len(rows), n), dtype=torch.long)
+            for b, r in enumerate(rows):  # left padding for a decoder-only model: new tokens follow every prompt
+                at = slice(n - len(r), n) if decoder_only else slice(0, len(r))
+                ids[b, at], mask[b, at] = torch.tensor(r, dtype=torch.long), 1
+            new = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), max_new_tokens=max_new_tokens,
+                                 do_sample=False, num_beams=1, use_cache=True, pad_token_id=pad_id)
             if decoder_only:
-                ids = ids[:, enc["input_ids"].shape[1]:]
-            for i, text in zip(idx, tokenizer.batch_decode(ids, skip_special_tokens=True)):
+                new = new[:, n:]
+            for i, text in zip(idx, tokenizer.batch_decode(new, skip_special_tokens=True)):
                 if raw:
                     out[i] = text
                 else:  # a decoder-only model runs on after its answer: keep the first line
@@ -72,4 +81,3 @@ def generate(
             bar.update(len(idx))
     bar.close()
     return out
-

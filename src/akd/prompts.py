@@ -10,7 +10,8 @@ Two question formulations, as lm-evaluation-harness and lighteval evaluate model
 - ``choices``: the choices are listed in the prompt (the paper's form; choice words can become
   rationale words); a multiple-choice answer is the choice's text or its letter;
 - ``cloze``: the question alone, each choice scored as its continuation (what small models answer
-  best); NLI as "premise / Question: hypothesis True, False or Neither?".
+  best); NLI as lm-evaluation-harness's ANLI task asks it: "{premise}\\nQuestion: {hypothesis} True,
+  False, or Neither?\\nAnswer:", answered True / Neither / False.
 
 Classification answers are ranked over the label space (``rank``); math answers are generated
 (``generate``) and parsed by :mod:`akd.answers`.  The continuation that is scored is exactly the
@@ -146,7 +147,7 @@ def _body(task: str, fields: dict[str, str], s: PromptSettings, eos: str) -> tup
     if task == "nli":
         p, h = fields["premise"], fields["hypothesis"]
         if s.format == "cloze":
-            body = _join([("premise", p), (None, "\nQuestion: "), ("hypothesis", h), (None, " True, False or Neither?")])
+            body = _join([("premise", p), (None, "\nQuestion: "), ("hypothesis", h), (None, " True, False, or Neither?")])
             return "", body, "\nAnswer:", _candidates(task, fields, s)
         body = _join([(None, "Premise: "), ("premise", p), (None, "\nHypothesis: "), ("hypothesis", h)])
         return ("Does the premise entail the hypothesis? Answer with one word: entailment, neutral or contradiction.",

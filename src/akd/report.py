@@ -16,12 +16,16 @@ def _variant_order(variants) -> list[str]:
 
 
 def accuracy_table(per_run: pd.DataFrame, teacher: dict[str, float]) -> pd.DataFrame:
-    """Long table: dataset, variant, mean and std of test accuracy (%) over seeds, seeds, teacher."""
+    """Long table: dataset, variant, mean and std of test accuracy (%) over seeds, seeds, teacher
+    (and, when measured, of the generated answers' accuracy and of DSS's strict exact match)."""
     g = per_run.groupby(["dataset", "variant"])["accuracy"]
     columns = {"mean": g.mean(), "std": g.std(ddof=1).fillna(0.0), "seeds": g.count()}
     if "generated_accuracy" in per_run and per_run["generated_accuracy"].notna().any():  # answers were ranked
         gen = per_run.groupby(["dataset", "variant"])["generated_accuracy"]
         columns |= {"generated_mean": gen.mean(), "generated_std": gen.std(ddof=1).fillna(0.0)}
+    if "dss_accuracy" in per_run:  # DSS's strict exact match (akd.tasks.dss_correct), CSV only
+        dss = per_run.groupby(["dataset", "variant"])["dss_accuracy"]
+        columns |= {"dss_mean": dss.mean(), "dss_std": dss.std(ddof=1).fillna(0.0)}
     table = pd.DataFrame(columns).reset_index()
     table["teacher"] = table["dataset"].map(teacher)
     order = {v: i for i, v in enumerate(_variant_order(table["variant"]))}

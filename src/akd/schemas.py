@@ -37,6 +37,8 @@ PREDICTIONS = pa.schema(
         ("candidate_logprobs", pa.list_(pa.float64())),  # summed log-probability of each
         ("candidate_tokens", pa.list_(pa.int32())),
         ("candidate_scores", pa.list_(pa.float64())),  # what they were ranked by (teacher.normalise)
+        ("candidate_targets", pa.list_(pa.string())),  # the exact continuation scored for each
+        ("truncated", pa.bool_()),  # the prompt was longer than teacher.max_input_tokens (its start was cut)
     ]
 )
 
@@ -76,11 +78,12 @@ FAITHFULNESS = pa.schema(
         ("id", pa.string()),
         ("source", pa.string()),  # the attribution method's top-k words, or "random" (k random words)
         ("k", pa.int32()),
-        ("p_full", pa.float64()),  # p of the teacher's answer given the prompt
+        ("p_full", pa.float64()),  # m(x)_j: p of the teacher's answer given the prompt (see `probability`)
         ("p_without", pa.float64()),  # ... with the words deleted
         ("p_only", pa.float64()),  # ... with only them left of the example's text
         ("comprehensiveness", pa.float64()),
         ("sufficiency", pa.float64()),
+        ("probability", pa.string()),  # class: softmax over the ranked candidates (ERASER's m); sequence: p of the text
     ]
 )
 

@@ -1,23 +1,34 @@
 """Log-probabilities of answers given prompts: how a prompt and its continuation are tokenised, and
 the batched ranking of candidate answers.
 
-A prompt and its continuation are tokenised separately and concatenated (as lm-evaluation-harness
-does): an encoder-decoder model reads the prompt in its encoder and the continuation, with its
-end-of-sequence token, as decoder targets; a decoder-only model reads prompt tokens then
-continuation tokens.  Attribution (:mod:`akd.attribution`) uses the same functions, so the answer
-it explains is scored exactly as it was chosen.
+A (prompt, continuation) pair is tokenised as lm-evaluation-harness (0.4.13, ``_encode_pair``)
+does: whitespace at the end of the prompt moves to the front of the continuation (after a chat
+template's assistant tag that is its ``\\n``, the same for every candidate of a prompt); an
+encoder-decoder model reads the prompt in its encoder and the continuation, encoded alone without
+special tokens (so no end-of-sequence token), as decoder targets; a decoder-only model's
+continuation is what encoding prompt + continuation *together* adds after the prompt's own tokens
+(SentencePiece tokenizers that prepend "▁" give other ids for a continuation encoded alone).  A
+prompt longer than the limit keeps its *last* tokens (cut from the left, as lm-eval cuts, so the
+answer cue stays; lm-eval cuts prompt and continuation together at the model's length, the same
+whenever the prompt fits); a student's input is cut from the right, as DSS's tokenizer call cuts
+it, so its task prefix stays.  Special tokens: added to a plain prompt, not to a chat template's
+text (which writes its own); lm-eval adds them unless the text starts with the BOS token, the same
+but for a template that omits a BOS its tokenizer would add.  Attribution (:mod:`akd.attribution`),
+faithfulness and training use the same functions, so an answer is explained, tested and learnt
+exactly as it was scored.
 
 Ranking encodes each prompt once for all its candidates: encoder-decoder models run the encoder and
 the decoder's first step once per example, and its candidates share the cached cross-attention keys
 and values (the candidates' remaining tokens go through the decoder in one pass per candidate
-length, so no position is padding); decoder-only models run the prompt once (left padded, so every prompt ends at the same
-position) and its KV cache is shared by its candidates.
+length, so no position is padding); decoder-only models run the prompt once (left padded, so every
+prompt ends at the same position) and its KV cache is shared by its candidates.
 """
 
 from __future__ import annotations
 
 import copy
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -25,6 +36,10 @@ import torch
 
 from .generation import length_sorted_batches
 from .progress import progress
+
+#: Which end of a prompt that is too long is cut: ``left`` keeps its end (the teacher's answer
+#: cue; lm-eval), ``right`` keeps its start (a student's ``predict:`` prefix; DSS).
+TRUNCATION = ("left", "right")
 
 
 def logprob_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -35,17 +50,69 @@ def logprob_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return (picked * mask).sum(-1)
 
 
-def prompt_encoding(tokenizer, text: str, max_tokens: int, add_special_tokens: bool = True) -> dict:
-    """input_ids, offset_mapping and special_tokens_mask of one prompt (truncated at ``max_tokens``)."""
-    return tokenizer(text, truncation=True, max_length=max_tokens, return_offsets_mapping=True,
-                     return_special_tokens_mask=True, add_special_tokens=add_special_tokens)
+def move_trailing_space(prompt: str, continuation: str) -> tuple[str, str]:
+    """The prompt's trailing whitespace moved to the front of its continuation (lm-eval's rule)."""
+    n = len(prompt) - len(prompt.rstrip())
+    return (prompt[:-n], prompt[-n:] + continuation) if n else (prompt, continuation)
 
 
-def continuation_ids(tokenizer, text: str, encoder_decoder: bool) -> list[int]:
-    """Token ids of a continuation: decoder targets with EOS (encoder-decoder), else bare tokens."""
+@dataclass
+class Encoded:
+    """One prompt, tokenised and cut to the limit: its ids, the character span of each id in the
+    prompt text ((0, 0) for special tokens), which ids are special, and whether it was cut."""
+
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+    special: list[bool]
+    truncated: bool
+    text: str  # the prompt as encoded (its trailing whitespace moved to the continuations)
+
+
+def encode_prompts(tokenizer, prompts: Sequence[str], max_tokens: int, truncation: str = "left",
+                   add_special_tokens: bool = True, scored: bool = True) -> list[Encoded]:
+    """The prompts' tokens, each cut to its last (``left``, as lm-eval slices) or first (``right``,
+    the tokenizer's own truncation, as DSS calls it) ``max_tokens`` tokens.  A prompt whose
+    continuations are ``scored`` leaves its trailing whitespace to them; a prompt to generate from
+    keeps it (as lm-eval's ``generate_until`` does)."""
+    if truncation not in TRUNCATION:
+        raise ValueError(f"truncation must be one of {TRUNCATION}, got {truncation!r}")
+    texts = [move_trailing_space(p, "")[0] if scored else p for p in prompts]
+    kw = dict(return_offsets_mapping=True, return_special_tokens_mask=True, add_special_tokens=add_special_tokens)
+    enc = tokenizer(texts, **kw)
+    lengths = [len(x) for x in enc["input_ids"]]
+    if truncation == "right" and max(lengths, default=0) > max_tokens:
+        # the tokenizer's own cut (DSS's call): the end of the text goes, special tokens stay
+        enc = tokenizer(texts, truncation=True, max_length=max_tokens, **kw)
+    out = []
+    for i, text in enumerate(texts):
+        ids = list(enc["input_ids"][i])
+        offs = [tuple(o) for o in enc["offset_mapping"][i]]
+        spec = [bool(s) for s in enc["special_tokens_mask"][i]]
+        if truncation == "left":  # lm-eval's cut: the last max_tokens ids, whatever they are
+            ids, offs, spec = ids[-max_tokens:], offs[-max_tokens:], spec[-max_tokens:]
+        out.append(Encoded(ids, offs, spec, lengths[i] > max_tokens, text))
+    return out
+
+
+def continuation_ids(tokenizer, prompts: Sequence[str], continuations: Sequence[str], encoder_decoder: bool,
+                     add_special_tokens: bool = True) -> list[list[int]]:
+    """The ids of each continuation after its prompt, as lm-eval 0.4.13 (``_encode_pair``) makes
+    them, the prompt's trailing whitespace joining the continuation: encoder-decoder, the
+    continuation encoded alone without special tokens (decoder targets, no EOS); decoder-only, the
+    ids that prompt + continuation encoded together have after the prompt's own ids."""
+    pairs = [move_trailing_space(p, c) for p, c in zip(prompts, continuations)]
     if encoder_decoder:
-        return list(tokenizer(text_target=text)["input_ids"])
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+        return [list(x) for x in tokenizer([c for _, c in pairs], add_special_tokens=False)["input_ids"]]
+    whole = tokenizer([p + c for p, c in pairs], add_special_tokens=add_special_tokens)["input_ids"]
+    alone = tokenizer(list(dict.fromkeys(p for p, _ in pairs)), add_special_tokens=add_special_tokens)["input_ids"]
+    n_prompt = dict(zip(dict.fromkeys(p for p, _ in pairs), (len(a) for a in alone)))
+    return [list(w[n_prompt[p]:]) for w, (p, _) in zip(whole, pairs)]
+
+
+def truncated(tokenizer, prompts: Sequence[str], max_tokens: int, add_special_tokens: bool = True) -> list[bool]:
+    """Whether each prompt is longer than ``max_tokens`` tokens (and so is cut)."""
+    texts = [move_trailing_space(p, "")[0] for p in prompts]
+    return [len(x) > max_tokens for x in tokenizer(texts, add_special_tokens=add_special_tokens)["input_ids"]]
 
 
 def _pad(rows: Sequence[Sequence[int]], value: int, left: bool = False) -> torch.Tensor:
@@ -136,8 +203,9 @@ def _rank_decoder_only(model, prompt_ids, cont_ids, pad_id) -> torch.Tensor:
 
 def rank(model, tokenizer, prompts: Sequence[str], continuations: Sequence[Sequence[str]], batch_size: int = 16,
          max_input_tokens: int = 1024, add_special_tokens: bool = True, desc: str = "rank",
-         show_progress: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per prompt: (summed log-probability, token count) of each of its continuations, in order.
+         show_progress: bool = True, truncation: str = "left") -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per prompt: (summed log-probability, token count) of each of its continuations, in order
+    (tokenised as :func:`continuation_ids` says, the prompt cut as :func:`encode_prompts` cuts it).
 
     ``batch_size`` counts prompts; their candidates run together.  Prompts are sorted by length.
     """
@@ -150,13 +218,12 @@ def rank(model, tokenizer, prompts: Sequence[str], continuations: Sequence[Seque
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
     with torch.inference_mode(), autocast:
         for idx in length_sorted_batches([len(p) for p in prompts], batch_size):
-            # one tokenizer call per batch (ids as prompt_encoding / continuation_ids give them)
-            p_ids = tokenizer([prompts[i] for i in idx], truncation=True, max_length=max_input_tokens,
-                              add_special_tokens=add_special_tokens)["input_ids"]
-            flat = [c for i in idx for c in continuations[i]]
-            enc = (tokenizer(text_target=flat) if encoder_decoder else tokenizer(flat, add_special_tokens=False))
-            it = iter(enc["input_ids"])
-            c_ids = [[list(next(it)) for _ in continuations[i]] for i in idx]
+            p_ids = [e.ids for e in encode_prompts(tokenizer, [prompts[i] for i in idx], max_input_tokens,
+                                                   truncation, add_special_tokens)]
+            flat = continuation_ids(tokenizer, [prompts[i] for i in idx for _ in continuations[i]],
+                                    [c for i in idx for c in continuations[i]], encoder_decoder, add_special_tokens)
+            it = iter(flat)
+            c_ids = [[next(it) for _ in continuations[i]] for i in idx]
             if any(not c for cs in c_ids for c in cs):
                 raise ValueError("a candidate answer has no tokens")
             fn = _rank_encoder_decoder if encoder_decoder else _rank_decoder_only
@@ -173,24 +240,28 @@ def rank(model, tokenizer, prompts: Sequence[str], continuations: Sequence[Seque
 def choose(logprobs: np.ndarray, n_tokens: np.ndarray, continuations: Sequence[str], normalise: str = "sum"
            ) -> tuple[int, np.ndarray]:
     """The chosen candidate (first on ties) and the scores it was chosen by: summed log-prob
-    (lm-evaluation-harness ``acc``), per token, or per character of the continuation (``acc_norm``)."""
+    (lm-evaluation-harness ``acc``), per token, or per character of the answer (``acc_norm``: lm-eval
+    divides by the length of the choice itself, so a continuation's leading whitespace, its target
+    delimiter, is not counted)."""
     if normalise == "sum":
         scores = np.asarray(logprobs, dtype=np.float64)
     elif normalise == "tokens":
         scores = np.asarray(logprobs, dtype=np.float64) / np.maximum(1, n_tokens)
     elif normalise == "chars":
-        scores = np.asarray(logprobs, dtype=np.float64) / np.maximum(1, [len(c) for c in continuations])
+        scores = np.asarray(logprobs, dtype=np.float64) / np.maximum(1, [len(c.lstrip()) for c in continuations])
     else:
         raise ValueError(f"unknown normalisation {normalise!r}")
     return int(np.argmax(scores)), scores
 
 
 def ranked_answers(model, tokenizer, prompts: Sequence[str], spaces: Sequence[Sequence[str]], normalise: str = "sum",
-                   batch_size: int = 16, max_input_tokens: int = 1024, show_progress: bool = True) -> list[str]:
+                   batch_size: int = 16, max_input_tokens: int = 1024, show_progress: bool = True,
+                   truncation: str = "right") -> list[str]:
     """A student's answer to each prompt chosen from its label space ``spaces[i]`` by the
     log-probability of each answer as its continuation (a space before it for a decoder-only
-    model; a T5 target with EOS), normalised as :func:`choose` says."""
+    model), normalised as :func:`choose` says; the input cut as in training (``right``)."""
     decoder_only = not model.config.is_encoder_decoder
     conts = [[" " + a.strip() if decoder_only else a.strip() for a in space] for space in spaces]
-    ranked = rank(model, tokenizer, prompts, conts, batch_size, max_input_tokens, desc="rank", show_progress=show_progress)
+    ranked = rank(model, tokenizer, prompts, conts, batch_size, max_input_tokens, desc="rank",
+                  show_progress=show_progress, truncation=truncation)
     return [space[choose(lp, n, c, normalise)[0]] for space, c, (lp, n) in zip(spaces, conts, ranked)]

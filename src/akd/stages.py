@@ -92,8 +92,11 @@ def finetune_teacher(model: str, train_examples: str, valid_examples: str, out_d
     valid_rows = [Example(q.text, q.gold) for q in teacher_prompts(model, valid_df, settings, train_examples).prompts]
     m, tok = load_for(model, settings)
     state_dir = Path(out_dir).parent / "finetune_state"
-    result = train(m, tok, rows, valid_rows, train_df["task"].iloc[0], TrainConfig.from_dict(settings["train"]),
-                   multitask=False, log=log.info, state_dir=state_dir, say=prompts[0].continuation)
+    # the prompt cut as the teacher's answers cut it: its last teacher.max_input_tokens tokens
+    cfg = TrainConfig.from_dict({**settings["train"], "truncation": "left",
+                                 "max_input_tokens": int(settings.get("max_input_tokens", 1024))})
+    result = train(m, tok, rows, valid_rows, train_df["task"].iloc[0], cfg, multitask=False, log=log.info,
+                   state_dir=state_dir, say=prompts[0].continuation)
     save_trained(m, tok, out_dir, result_info(result), state_dir)
     return {"best_valid_accuracy": result.best_accuracy}
 
@@ -323,30 +326,33 @@ def faithfulness(model: str, predictions: str, attributions: str, rationales: di
     """ERASER comprehensiveness and sufficiency (:mod:`akd.faithfulness`) of each word set in
     ``rationales`` (source name -> rationale file of the same k) on the first ``settings["n"]``
     training examples that every source has words for."""
-    from .faithfulness import faithfulness as measure, model_scorer
+    from .faithfulness import answer_space, faithfulness as measure, model_scorer
     from .models import load_for, set_threads
     from .tasks import Rendered
 
     set_threads(settings.get("threads"))
-    preds = io.read_parquet(predictions, schemas.PREDICTIONS).set_index("id")
+    preds = io.read_parquet(predictions, schemas.PREDICTIONS).set_index("id", drop=False)
     rows = io.read_parquet(attributions, schemas.ATTRIBUTIONS).set_index("id")
     chosen = {name: io.read_parquet(path, schemas.RATIONALES).set_index("id")["positions"]
               for name, path in rationales.items()}
     ids = [i for i in rows.index if all(i in c.index for c in chosen.values())][: int(settings["n"])]
     m, tok = load_for(model, settings)
-    chat = bool((io.parquet_metadata(predictions).get("info") or {}).get("chat", False))
+    info = io.parquet_metadata(predictions).get("info") or {}
     score = model_scorer(m, tok, int(settings.get("batch_size", 16)), int(settings.get("max_input_tokens", 1024)),
-                         add_special_tokens=not chat)
+                         add_special_tokens=not info.get("chat", False))
     prompts = [Rendered(preds.at[i, "prompt"], tuple(zip(preds.at[i, "span_field"], map(int, preds.at[i, "span_start"]),
                                                          map(int, preds.at[i, "span_end"])))) for i in ids]
-    targets = [rows.at[i, "target"] for i in ids]
+    spaces = [answer_space(preds.loc[i].to_dict(), rows.at[i, "target"]) for i in ids]
+    normalise = (info.get("normalise") or "sum") if info.get("answer", "rank") == "rank" else None
     records = [rows.loc[i].to_dict() for i in ids]
     parts = []
     for name, positions in chosen.items():
         t0 = time.time()
-        got = measure(score, prompts, targets, records, [list(positions[i]) for i in ids])
+        got = measure(score, prompts, [c for c, _ in spaces], [j for _, j in spaces], records,
+                      [list(positions[i]) for i in ids], normalise)
         log.info("%s, k %d: %d examples in %.1f s", name, k, len(ids), time.time() - t0)
-        parts.append(pd.DataFrame({"id": ids, "source": name, "k": k, **got}))
+        parts.append(pd.DataFrame({"id": ids, "source": name, "k": k, **got,
+                                   "probability": "sequence" if normalise is None else "class"}))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=schemas.FAITHFULNESS.names)
     io.write_parquet(table, out, schemas.FAITHFULNESS, {"model": model, "settings": settings})
     return table
@@ -416,7 +422,7 @@ def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings
     from .analyses import topk_similarity
     from .evaluation import answers
     from .models import load_for, set_threads
-    from .tasks import PREFIX_LABEL, is_correct, label_space
+    from .tasks import PREFIX_LABEL, dss_correct, is_correct, label_space
 
     set_threads(settings.get("threads"))
     m, tok = load_for(model_dir, settings)
@@ -436,7 +442,8 @@ def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings
     correct = [is_correct(t, p, y) for t, p, y in zip(df["task"], preds, df["label"])]
     io.write_parquet(pd.DataFrame({"id": df["id"], "label": df["label"], "prediction": preds, "correct": correct}),
                      out, schemas.EVAL_PREDICTIONS, {"model": model_dir})
-    metrics = {"accuracy": sum(correct) / max(1, len(correct)), "n": len(df), "answer": how, **extra,
+    strict = sum(map(dss_correct, df["task"], preds, df["label"])) / max(1, len(df))  # DSS's exact match
+    metrics = {"accuracy": sum(correct) / max(1, len(correct)), "dss_accuracy": strict, "n": len(df), "answer": how, **extra,
                "best_step": info["best_step"], "best_valid_accuracy": info["best_valid_accuracy"]}
     sim = settings.get("similarity")
     if teacher_attributions and sim:

@@ -47,8 +47,8 @@ def render(task: str, fields: dict[str, str], style: str = "dss", eos: str = "</
     """
     if task == "nli":
         p, h = fields["premise"], fields["hypothesis"]
-        if style == "dss":
-            return _join([("premise", p), (None, f" {eos} "), ("hypothesis", h)])
+        if style == "dss":  # DSS: tokenizer.eos_token.join([premise, hypothesis]), no spaces
+            return _join([("premise", p), (None, eos), ("hypothesis", h)])
         return _join(
             [
                 (None, "Premise: "),
@@ -145,6 +145,18 @@ def is_correct(task: str, prediction: str, label: str) -> bool:
             return False
         return math.isclose(p, g, rel_tol=1e-6, abs_tol=1e-6)
     return normalise(prediction) == normalise(label)
+
+
+def dss_correct(task: str, prediction: str, label: str) -> bool:
+    """Correct as DSS's metrics count it (``compute_text_acc`` / ``compute_equation_acc``): the
+    prediction string equal to the label string, no normalisation; equations by the exact equality
+    of their values (an expression that does not evaluate is never correct)."""
+    if task == "math":
+        try:
+            return safe_arithmetic(prediction) == safe_arithmetic(label)
+        except (UnsafeExpression, OverflowError, ZeroDivisionError):
+            return False
+    return prediction == label
 
 
 def tokenizer_corpus(examples) -> list[str]:

@@ -64,32 +64,33 @@ def answer(model, tokenizer, examples: Sequence[dict], p: Prompts, batch_size: i
            max_new_tokens: int = 64, max_input_tokens: int = 1024, show_progress: bool = True) -> pd.DataFrame:
     """One PREDICTIONS row per example, in input order."""
     from .generation import generate
-    from .scoring import choose, rank
+    from .scoring import choose, rank, truncated
 
     decoder_only = not model.config.is_encoder_decoder
     texts = [q.text for q in p.prompts]
+    cut = truncated(tokenizer, texts, max_input_tokens, add_special_tokens=not p.settings.chat)
     rows = []
     if p.mode == "rank":
         conts = [[q.continuation(a.said) for a in q.candidates] for q in p.prompts]
         scored = rank(model, tokenizer, texts, conts, batch_size, max_input_tokens,
                       add_special_tokens=not p.settings.chat, desc="teacher (rank)", show_progress=show_progress)
-        for e, q, cs, (lp, n) in zip(examples, p.prompts, conts, scored):
+        for e, q, cs, (lp, n), c in zip(examples, p.prompts, conts, scored, cut):
             best, scores = choose(lp, n, cs, p.settings.normalise)
             rows.append(_row(e, q, said=q.candidates[best].said, prediction=q.candidates[best].label,
-                             target=cs[best], logprobs=lp, tokens=n, scores=scores))
+                             target=cs[best], truncated=c, logprobs=lp, tokens=n, scores=scores, targets=cs))
     else:
         raw = generate(model, tokenizer, texts, batch_size, max_new_tokens, max_input_tokens, desc="teacher (generate)",
-                       show_progress=show_progress, add_special_tokens=not p.settings.chat, raw=True)
-        for e, q, r in zip(examples, p.prompts, raw):
+                       show_progress=show_progress, add_special_tokens=not p.settings.chat, raw=True, truncation="left")
+        for e, q, r, c in zip(examples, p.prompts, raw, cut):
             said = _cut(r, decoder_only, p.settings.chat)
             parsed = parse_answer(e["task"], said, list(e["choices"]))
             rows.append(_row(e, q, said=said, prediction=parsed,
-                             target=q.continuation(said) if parsed is not None else ""))
+                             target=q.continuation(said) if parsed is not None else "", truncated=c))
     return pd.DataFrame(rows)
 
 
-def _row(e: dict, q: TeacherPrompt, said: str, prediction: str | None, target: str,
-         logprobs=(), tokens=(), scores=()) -> dict:
+def _row(e: dict, q: TeacherPrompt, said: str, prediction: str | None, target: str, truncated: bool = False,
+         logprobs=(), tokens=(), scores=(), targets=()) -> dict:
     parsed = prediction is not None
     return {
         "id": e["id"], "prompt": q.text,
@@ -100,7 +101,8 @@ def _row(e: dict, q: TeacherPrompt, said: str, prediction: str | None, target: s
         "correct": parsed and is_correct(e["task"], prediction, e["label"]),
         "candidates": [a.label for a in q.candidates],
         "candidate_logprobs": [float(x) for x in logprobs], "candidate_tokens": [int(x) for x in tokens],
-        "candidate_scores": [float(x) for x in scores],
+        "candidate_scores": [float(x) for x in scores], "candidate_targets": list(targets),
+        "truncated": bool(truncated),
     }
 
 
@@ -124,9 +126,10 @@ def metrics(preds: pd.DataFrame, examples: pd.DataFrame, seconds: float, info: d
     lo, hi = wilson(k, n)
     task = examples["task"].iloc[0] if len(examples) else "nli"
     unparsed = int((~preds["parsed"].astype(bool)).sum()) if n else 0
+    cut = int(preds["truncated"].astype(bool).sum()) if n and "truncated" in preds else 0
     return {"task": task, "accuracy": k / n if n else 0.0, "ci_low": lo, "ci_high": hi, "n": n, "correct": k,
             "chance": chance_level(task, [len(c) for c in examples["choices"]]),
-            "unparsed": unparsed, "unparsed_share": unparsed / n if n else 0.0,
+            "unparsed": unparsed, "unparsed_share": unparsed / n if n else 0.0, "truncated": cut,
             "empty": int((preds["output"].str.strip() == "").sum()) if n else 0,
             "seconds": round(seconds, 2), "examples_per_second": round(n / max(seconds, 1e-9), 2), **info}
 
@@ -166,23 +169,25 @@ def table(rows: Sequence[dict]) -> pd.DataFrame:
         out.append({"dataset": r["dataset"], "split": r["split"], "n": m["n"],
                     "accuracy": round(100 * m["accuracy"], 2), "ci_low": round(100 * m["ci_low"], 2),
                     "ci_high": round(100 * m["ci_high"], 2), "chance": round(100 * m["chance"], 2),
-                    "unparsed": round(100 * m["unparsed_share"], 2), "answer": m.get("answer", ""),
+                    "unparsed": round(100 * m["unparsed_share"], 2), "truncated": m.get("truncated", 0),
+                    "answer": m.get("answer", ""),
                     "format": "-" if math else m.get("format", ""), "chat": m.get("chat", ""), "shots": m.get("shots", ""),
                     "examples_per_second": m.get("examples_per_second", "")})
     return pd.DataFrame(out)
 
 
 def table_markdown(df: pd.DataFrame) -> str:
-    lines = ["| dataset | split | n | accuracy % (95% CI) | chance % | unparsed % | answer | format | chat | shots "
-             "| examples/s |", "|---|---|---:|---|---:|---:|---|---|---|---:|---:|"]
+    lines = ["| dataset | split | n | accuracy % (95% CI) | chance % | unparsed % | truncated | answer | format | chat "
+             "| shots | examples/s |", "|---|---|---:|---|---:|---:|---:|---|---|---|---:|---:|"]
     for r in df.itertuples():
         lines.append(f"| {r.dataset} | {r.split} | {r.n} | {r.accuracy:.1f} ({r.ci_low:.1f}-{r.ci_high:.1f}) | "
-                     f"{r.chance:.1f} | {r.unparsed:.1f} | {r.answer} | {r.format} | {r.chat} | {r.shots} | "
-                     f"{r.examples_per_second} |")
+                     f"{r.chance:.1f} | {r.unparsed:.1f} | {r.truncated} | {r.answer} | {r.format} | {r.chat} | "
+                     f"{r.shots} | {r.examples_per_second} |")
     lines += ["", "Teacher accuracy: exact match of its answer in the label space (equations by value); 95% Wilson "
               "interval; chance: uniform guessing over the label space (0 for math); unparsed: generated answers "
-              "that hold no answer in the label space (never attributed); examples/s: answering only, model "
-              "loading excluded."]
+              "that hold no answer in the label space (never attributed); truncated: prompts longer than "
+              "teacher.max_input_tokens, cut from the left (their start is lost, the answer cue kept) for "
+              "answering, attribution and faithfulness alike; examples/s: answering only, model loading excluded."]
     return "\n".join(lines) + "\n"
 
 
@@ -255,7 +260,8 @@ def chains_of_thought(model, tokenizer, records: Sequence[dict], settings: dict,
     t0 = time.time()
     outputs = generate(model, tokenizer, prompts, int(settings.get("batch_size", 16)),
                        int(cot.get("max_new_tokens", 128)), int(settings.get("max_input_tokens", 2048)),
-                       desc="chain of thought", show_progress=show_progress, add_special_tokens=not chat, raw=True)
+                       desc="chain of thought", show_progress=show_progress, add_special_tokens=not chat, raw=True,
+                       truncation="left")
     seconds = time.time() - t0
     read = [parse_cot(r["task"], o, choices_of(r)) for r, o in zip(records, outputs)]
     rows = pd.DataFrame({

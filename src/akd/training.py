@@ -45,6 +45,7 @@ class TrainConfig:
     eval_every: int = 200
     eval_batch_size: int = 64
     max_input_tokens: int = 512
+    truncation: str = "right"  # a longer input keeps its start (DSS; the task prefix); the teacher's prompt: left
     max_target_tokens: int = 64
     max_new_tokens: int = 64
     group_by_length: bool = True  # batches from groups of 50 batches sorted by token counts
@@ -96,56 +97,114 @@ def _encode(tokenizer, sources: list[str], targets: list[str], cfg: TrainConfig,
             say: Callable[[str], str] = spaced):
     """A batch: (input ids, attention mask, labels, non-padding tokens).  Encoder-decoder: the source
     in the encoder, the target (with EOS) as labels.  Decoder-only: source then ``say(target)``
-    (EOS after) as one right-padded sequence, labels -100 everywhere but the target."""
+    (EOS after) as one right-padded sequence, labels -100 everywhere but the target.  Sources are
+    cut to ``cfg.max_input_tokens`` as :func:`akd.scoring.encode_prompts` cuts them."""
     if decoder_only:
         return causal_batch(tokenizer, sources, [say(t) for t in targets], cfg.max_input_tokens,
-                            cfg.max_target_tokens, device)
-    enc = tokenizer(sources, return_tensors="pt", padding=True, truncation=True, max_length=cfg.max_input_tokens)
-    lab = tokenizer(text_target=targets, return_tensors="pt", padding=True, truncation=True,
-                    max_length=cfg.max_target_tokens)["input_ids"]
-    lab[lab == tokenizer.pad_token_id] = -100
-    n_tokens = int(enc["attention_mask"].sum()) + int((lab >= 0).sum())
-    return enc["input_ids"].to(device), enc["attention_mask"].to(device), lab.to(device), n_tokens
+                            cfg.max_target_tokens, device, cfg.truncation)
+    from .scoring import encode_prompts
+
+    src = [e.ids for e in encode_prompts(tokenizer, sources, cfg.max_input_tokens, cfg.truncation)]
+    tgt = tokenizer(text_target=targets, truncation=True, max_length=cfg.max_target_tokens)["input_ids"]
+    ids, mask = _padded(src, tokenizer.pad_token_id)
+    lab, _ = _padded(tgt, -100)
+    n_tokens = int(mask.sum()) + int((lab >= 0).sum())
+    return ids.to(device), mask.to(device), lab.to(device), n_tokens
 
 
-def causal_batch(tokenizer, sources: list[str], targets: list[str], max_source: int, max_target: int, device="cpu"):
-    """Decoder-only training rows: prompt tokens, then the target's tokens and EOS (the loss's).
-    ``targets`` are the exact continuations of the prompts (leading space included where one belongs)."""
-    prompts = tokenizer(sources, truncation=True, max_length=max_source)["input_ids"]
-    answers = tokenizer(targets, add_special_tokens=False, truncation=True,
-                        max_length=max(1, max_target - 1))["input_ids"]
-    rows = [list(p) + list(a) + [tokenizer.eos_token_id] for p, a in zip(prompts, answers)]
+def _padded(rows: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and their attention mask."""
     n = max(len(r) for r in rows)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     ids = torch.full((len(rows), n), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), n), dtype=torch.long)
-    labels = torch.full((len(rows), n), -100, dtype=torch.long)
-    for i, (p, r) in enumerate(zip(prompts, rows)):
-        ids[i, : len(r)] = torch.tensor(r)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(list(r), dtype=torch.long)
         mask[i, : len(r)] = 1
+    return ids, mask
+
+
+def causal_batch(tokenizer, sources: list[str], targets: list[str], max_source: int, max_target: int, device="cpu",
+                 truncation: str = "right"):
+    """Decoder-only training rows: prompt tokens, then the target's tokens and EOS (the loss's).
+    ``targets`` are the exact continuations of the prompts (leading space included where one
+    belongs), tokenised in context as :func:`akd.scoring.continuation_ids` scores them."""
+    from .scoring import continuation_ids, encode_prompts
+
+    prompts = [e.ids for e in encode_prompts(tokenizer, sources, max_source, truncation)]
+    answers = [a[: max(1, max_target - 1)] for a in continuation_ids(tokenizer, sources, targets, False)]
+    rows = [list(p) + list(a) + [tokenizer.eos_token_id] for p, a in zip(prompts, answers)]
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    ids, mask = _padded(rows, pad)
+    labels = torch.full(ids.shape, -100, dtype=torch.long)
+    for i, (p, r) in enumerate(zip(prompts, rows)):
         labels[i, len(p): len(r)] = torch.tensor(r[len(p):])
     return ids.to(device), mask.to(device), labels.to(device), int(mask.sum())
 
 
-def causal_loss(model, ids, mask, labels) -> torch.Tensor:
-    """Mean cross-entropy over target tokens, the output layer computed only at the positions that
-    predict one (the prompt's positions, most of a long input, are never scored)."""
+def causal_loss(model, ids, mask, labels, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy over target tokens (their mean, or ``sum``), the output layer computed only at
+    the positions that predict one (the prompt's positions, most of a long input, are never scored)."""
     hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
     rows, cols = (labels[:, 1:] >= 0).nonzero(as_tuple=True)  # position t predicts token t + 1
     logits = model.get_output_embeddings()(hidden[rows, cols])
     return torch.nn.functional.cross_entropy(logits.float() if logits.dtype != torch.float64 else logits,
-                                             labels[rows, cols + 1])
+                                             labels[rows, cols + 1], reduction=reduction)
 
 
-def _loss(model, ids, mask, labels) -> torch.Tensor:
+def target_count(model, labels) -> int:
+    """How many target tokens a batch's labels score."""
+    return int((labels[:, 1:] >= 0).sum() if not model.config.is_encoder_decoder else (labels >= 0).sum())
+
+
+def _loss_sum(model, ids, mask, labels) -> torch.Tensor:
+    """The summed cross-entropy of a batch's target tokens."""
     if not model.config.is_encoder_decoder:
-        return causal_loss(model, ids, mask, labels)
-    return model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        return causal_loss(model, ids, mask, labels, reduction="sum")
+    logits = model(input_ids=ids, attention_mask=mask, decoder_input_ids=model._shift_right(labels)).logits
+    return torch.nn.functional.cross_entropy(logits.flatten(0, 1).float() if logits.dtype != torch.float64
+                                             else logits.flatten(0, 1), labels.flatten(), reduction="sum")
+
+
+def step_gradients(model, tokenizer, batch: Sequence["Example"], cfg: TrainConfig, multitask: bool, micro: int,
+                   label_prefix: str = "", say: Callable[[str], str] = spaced) -> tuple[float, int]:
+    """Accumulate the gradient of one batch's loss, ``micro`` examples per forward and backward, and
+    return (the loss, the tokens seen).  The loss is that of the whole batch at once, whatever
+    ``micro`` is: ``(1 - w) * L_label + w * L_rationale`` (``L_label`` alone for one task), each
+    ``L`` the mean cross-entropy over *all* its target tokens of the batch (each micro-batch's
+    summed cross-entropy divided by the batch's token count); ``L_rationale`` is 0 in a batch
+    without rationales, and the label task keeps its weight ``1 - w`` there."""
+    device = next(model.parameters()).device
+    decoder_only = not model.config.is_encoder_decoder
+    parts = []
+    for m0 in range(0, len(batch), micro):
+        part = batch[m0: m0 + micro]
+        with autocast(device, cfg.precision):
+            label = _encode(tokenizer, [label_prefix + r.input for r in part], [r.label for r in part], cfg, device,
+                            decoder_only, say)
+            explained = [r for r in part if r.rationale is not None] if multitask else []
+            rationale = _encode(tokenizer, [PREFIX_RATIONALE + r.input for r in explained],
+                                [r.rationale for r in explained], cfg, device, decoder_only, say) if explained else None
+        parts.append((label, rationale))
+    n_label = sum(target_count(model, lab[2]) for lab, _ in parts)
+    n_rationale = sum(target_count(model, rat[2]) for _, rat in parts if rat is not None)
+    w_label = (1 - cfg.rationale_weight) if multitask else 1.0
+    total, tokens = 0.0, 0
+    for label, rationale in parts:
+        with autocast(device, cfg.precision):
+            loss = w_label * _loss_sum(model, *label[:3]) / max(1, n_label)
+            tokens += label[3]
+            if rationale is not None:
+                loss = loss + cfg.rationale_weight * _loss_sum(model, *rationale[:3]) / max(1, n_rationale)
+                tokens += rationale[3]
+        loss.backward()
+        total += loss.item()
+    return total, tokens
 
 
 def validation_accuracy(model, tokenizer, rows: Sequence[Example], task: str, cfg: TrainConfig, prefix: str) -> float:
     preds = answers(model, tokenizer, [prefix + r.input for r in rows], [r.choices for r in rows], cfg.answer,
-                    cfg.normalise, cfg.eval_batch_size, cfg.max_new_tokens, cfg.max_input_tokens, show_progress=False)
+                    cfg.normalise, cfg.eval_batch_size, cfg.max_new_tokens, cfg.max_input_tokens, show_progress=False,
+                    truncation=cfg.truncation)
     return float(np.mean([is_correct(task, p, r.label) for p, r in zip(preds, rows)])) if rows else 0.0
 
 
@@ -177,10 +236,34 @@ def next_batches(rows: Sequence[Example], cfg: TrainConfig, rng: random.Random,
     return batches
 
 
-def fingerprint(cfg: TrainConfig, multitask: bool, n_train: int) -> str:
-    d = asdict(cfg) | {"multitask": multitask, "n_train": n_train}
+def fingerprint(cfg: TrainConfig, multitask: bool, rows: Sequence[Example], valid: Sequence[Example] = (),
+                model=None) -> str:
+    """What a saved training state belongs to: the settings, the task flag, every training and
+    validation row (input, label, rationale, choices) and the starting weights (:func:`weights_digest`),
+    so that a rerun whose inputs changed (a new teacher's rationales, a new starting model) never
+    resumes a state made for others."""
+    d = asdict(cfg) | {"multitask": multitask}
     d.pop("save_every")
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    h = hashlib.sha256(json.dumps(d, sort_keys=True).encode())
+    for part in (rows, valid):
+        h.update(json.dumps([[r.input, r.label, r.rationale, r.choices] for r in part]).encode())
+        h.update(b"|")
+    if model is not None:
+        h.update(weights_digest(model).encode())
+    return h.hexdigest()[:16]
+
+
+def weights_digest(model, samples: int = 4096) -> str:
+    """A digest of a model's weights: each tensor's name, shape, dtype and the bytes of up to
+    ``samples`` of its values, evenly spaced (exact, and cheap for a 3B model)."""
+    h = hashlib.sha256()
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            flat = t.detach().reshape(-1)
+            step = max(1, flat.numel() // samples)
+            h.update(f"{name}{tuple(t.shape)}{t.dtype}".encode())
+            h.update(flat[::step].to("cpu", copy=True).contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
 
 
 def save_state(path: Path, state: dict) -> None:
@@ -191,12 +274,17 @@ def save_state(path: Path, state: dict) -> None:
     os.replace(tmp, path / "state.pt")
 
 
-def load_state(path: Path, expected: str) -> dict | None:
+def load_state(path: Path, expected: str, log: Callable[[str], None] = print) -> dict | None:
+    """The saved training state, when there is one made for these inputs (else None, saying why)."""
     f = path / "state.pt"
     if not f.exists():
         return None
     state = torch.load(f, map_location="cpu", weights_only=True)
-    return state if state.get("fingerprint") == expected else None
+    if state.get("fingerprint") != expected:
+        log(f"not resuming: the training state saved at step {state.get('step')} was made for other inputs "
+            "(settings, training or validation rows, or starting weights differ); starting afresh")
+        return None
+    return state
 
 
 def train(
@@ -238,16 +326,18 @@ def train(
     result = TrainResult()
     best_state = None
     start_step = 1
-    fp = fingerprint(cfg, multitask, len(train_rows))
     state_path = Path(state_dir) if state_dir else None
+    fp = fingerprint(cfg, multitask, train_rows, valid_rows, model) if state_path is not None else ""
     if state_path is not None:
-        state = load_state(state_path, fp)
+        state = load_state(state_path, fp, log)
         if state is not None:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             sched.load_state_dict(state["scheduler"])
             rng.setstate(_tuple(state["rng"]))
             torch.set_rng_state(state["torch_rng"])
+            if state.get("cuda_rng") is not None and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
             pending = state["pending"]
             best_state = state["best_state"]
             result = TrainResult(**json.loads(state["result"]))
@@ -263,23 +353,8 @@ def train(
         if not pending:
             pending = next_batches(train_rows, cfg, rng, keys)
         batch = [train_rows[i] for i in pending.pop(0)]
-        total = 0.0
-        for m0 in range(0, len(batch), micro):
-            part = batch[m0 : m0 + micro]
-            share = len(part) / len(batch)
-            with autocast(device, cfg.precision):
-                ids, mask, lab, n = _encode(tokenizer, [label_prefix + r.input for r in part], [r.label for r in part],
-                                            cfg, device, decoder_only, say)
-                loss = _loss(model, ids, mask, lab)
-                result.tokens += n
-                explained = [r for r in part if r.rationale is not None]  # rows without one train the label only
-                if multitask and explained:
-                    ids, mask, lab, n = _encode(tokenizer, [PREFIX_RATIONALE + r.input for r in explained],
-                                                [r.rationale for r in explained], cfg, device, decoder_only, say)
-                    loss = (1 - cfg.rationale_weight) * loss + cfg.rationale_weight * _loss(model, ids, mask, lab)
-                    result.tokens += n
-            (loss * share).backward()
-            total += loss.item() * share
+        total, n = step_gradients(model, tokenizer, batch, cfg, multitask, micro, label_prefix, say)
+        result.tokens += n
         if not math.isfinite(total):
             raise FloatingPointError(f"training loss is {total} at step {step}")
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -301,6 +376,7 @@ def train(
             save_state(state_path, {
                 "fingerprint": fp, "step": step, "model": model.state_dict(), "optimizer": opt.state_dict(),
                 "scheduler": sched.state_dict(), "rng": _lists(rng.getstate()), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
                 "pending": pending, "best_state": best_state, "result": json.dumps(asdict(result)),
             })
         if on_step is not None:

@@ -19,7 +19,7 @@ rule aggregate:
         similarity=f"{RESULTS}/tables/similarity.csv",
         similarity_html=report(f"{RESULTS}/tables/similarity.html", caption="../report/similarity.rst", category="Analyses"),
     params:
-        runs=keys(aggregate_runs(), "dataset", "variant", "seed"),
+        runs=keys(aggregate_runs(), "dataset", "variant", "seed", "task"),
         teacher=keys(teacher_metrics(), "dataset"),
         references=as_params(dict(config.get("references", {}))),
     conda:

@@ -206,7 +206,7 @@ def finetune_settings(dataset):
     settings = teacher_settings(dataset, {"train": without_runtime(config["teacher"]["finetune"] or {})})
     settings["gguf_file"] = akd.config.teacher_gguf_file(config, finetuning=True)
     keep = ("model", "gguf_file", "trust_remote_code", "template", "format", "choice_answer", "chat", "shots",
-            "shot_seed", "device", "train")
+            "shot_seed", "device", "max_input_tokens", "train")
     return as_params({k: settings[k] for k in keep if k in settings})
 
 
@@ -235,14 +235,14 @@ def attribution_settings(dataset, method):
     settings = {
         **method_settings(method),
         "target": attribution.get("target", "prediction"),
-        "max_input_tokens": int(attribution.get("max_input_tokens", 1024)),
     }
     if method in COMPARE_METHODS:  # the analyses' examples only: the first ones, in the split's order
         settings["examples"] = FAITHFULNESS_N
     # the teacher's model, not how it answers: prompts and answers reach attribution through the
     # predictions file (so a new prompt setting reruns attribution through that file, once)
+    # the prompt is cut where the teacher's answer cut it (one limit for all that reads it)
     teacher = teacher_settings(dataset)
-    model = {k: teacher[k] for k in ("model", "gguf_file", "trust_remote_code", "device")}
+    model = {k: teacher[k] for k in ("model", "gguf_file", "trust_remote_code", "device", "max_input_tokens")}
     return as_params({**model, **settings})
 
 
@@ -318,7 +318,8 @@ def run_dir(r):
 
 def aggregate_runs():
     return [
-        dict(r, predictions=f"{run_dir(r)}/test_predictions.parquet", metrics=f"{run_dir(r)}/metrics.json")
+        dict(r, task=config["datasets"][r["dataset"]]["task"], predictions=f"{run_dir(r)}/test_predictions.parquet",
+             metrics=f"{run_dir(r)}/metrics.json")
         for r in runs()
     ]
 
