@@ -116,3 +116,21 @@ def test_punctuation_and_stopword_options():
     assert top_k(words, scores, 2) == [0, 1]
     assert top_k(words, scores, 2, exclude_punctuation=True) == [0, 3]
     assert top_k(words, scores, 2, exclude_punctuation=True, exclude_stopwords=True) == [3, 4]
+
+
+def test_a_student_is_attributed_on_the_input_it_trained_on(tiny_models):
+    """The similarity analysis renders a student's input with the dss template: that is the
+    example's stored input (DSS's premise</s>hypothesis with the literal </s>), whatever the
+    student's own EOS token is (<|endoftext|> for Qwen or SmolLM2 students)."""
+    import copy
+
+    from akd.attribution import Settings, render_all
+
+    _, tok = tiny_models["llama-nano"]
+    tok = copy.deepcopy(tok)
+    tok.add_special_tokens({"eos_token": "<|endoftext|>"})
+    assert tok.eos_token == "<|endoftext|>"
+    ex = generate("nli", 3, 0, "test")
+    got = render_all(tok, ex, Settings(template="dss", prefix="predict: "))
+    assert [r.text for r in got] == ["predict: " + e["input"] for e in ex]
+    assert all("</s>" in e["input"] and "<|endoftext|>" not in e["input"] for e in ex)
