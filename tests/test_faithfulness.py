@@ -90,16 +90,15 @@ def test_mass_that_leaves_every_label_is_not_comprehensiveness():
     assert gen["comprehensiveness"][0] == pytest.approx(np.exp(-0.5) - np.exp(-5.5))
 
 
-def test_the_class_probability_follows_the_ranking_normalisation():
-    """With teacher.normalise: chars the answer was chosen by log-prob per character of the choice:
-    m is the softmax of those scores, the chosen one the most probable class."""
+def test_the_class_probability_is_the_softmax_of_the_summed_log_probabilities():
+    """With teacher.normalise: chars the answer was chosen by log-prob per character of the choice;
+    m is still the model's probability of that class: the softmax of the summed log-probabilities."""
     from akd.faithfulness import class_probability
 
     lp, n, conts = np.array([-2.0, -3.0]), np.array([1, 2]), [" ab", " abcdef"]
-    per_char = [-2.0 / 2, -3.0 / 6]
-    assert class_probability(lp, n, conts, 1, "chars") == pytest.approx(_softmax_at(per_char, 1))
-    assert class_probability(lp, n, conts, 1, "chars") > 0.5
+    assert class_probability(lp, n, conts, 1, "chars") == pytest.approx(_softmax_at(lp, 1))  # chosen by chars
     assert class_probability(lp, n, conts, 0, "sum") == pytest.approx(_softmax_at(lp, 0))
+    assert class_probability(lp, n, conts, 0, None) == pytest.approx(np.exp(-2.0))
 
 
 def test_the_teachers_full_prompt_probability_is_the_attributed_one(tiny_model):

@@ -110,8 +110,8 @@ FAITHFULNESS_NOTE = (
     "ERASER (DeYoung et al. 2020) on training examples the teacher answered: comprehensiveness = p(answer) - "
     "p(answer | the words deleted from the example's text), sufficiency = p(answer) - p(answer | only the "
     "words left); p (ERASER's m(x)_j): with probability `class`, the teacher's probability of the answer's "
-    "class, the softmax of its candidates' ranking scores over the label space, recomputed on each edited "
-    "input; `sequence` (generated answers, no label space): the probability of the answer's text; source "
+    "class, the softmax of its candidates' summed log-probabilities over the label space, recomputed on each "
+    "edited input; `sequence` (generated answers, no label space): the probability of the answer's text; source "
     "`random`: k random words of the same input. Means over n examples. A method of "
     "analyses.compare_methods is attributed on these examples only, for this table and plausibility.")
 

@@ -9,8 +9,9 @@ rationale, or k random words as the reference):
 
 where m(.)_j is ERASER's probability of the predicted class j.  For a teacher that ranks its answer
 over the label space that is the class distribution over the candidates it ranked: the softmax of
-their scores (the summed log-probability, or per token / per character as ``teacher.normalise``
-ranks them), recomputed on every edited prompt, so mass that leaves every label string does not
+their summed log-probabilities (each answer's probability, renormalised over the label space;
+whichever rule, ``teacher.normalise``, chose j: a per-character score is a decision rule, not a
+probability), recomputed on every edited prompt, so mass that leaves every label string does not
 count.  For a generated answer (math: no label space) it is the probability of the whole
 continuation (exp of its summed log-probability, the quantity attribution explains).  Words are
 deleted from the example's own fields only (instruction, choice markers and chat markup stay),
@@ -71,15 +72,14 @@ def model_scorer(model, tokenizer, batch_size: int = 16, max_input_tokens: int =
 
 def class_probability(logprobs: np.ndarray, n_tokens: np.ndarray, continuations: Sequence[str], chosen: int,
                       normalise: str | None) -> float:
-    """m(x)_j: the softmax over the candidates' ranking scores at the chosen one (``normalise`` as
-    :func:`akd.scoring.choose`), or, with ``normalise=None`` (one generated answer), exp of its
-    summed log-probability."""
-    from .scoring import choose
-
+    """m(x)_j: the teacher's probability of the chosen candidate's class, the softmax of the
+    candidates' summed log-probabilities over the label space (the probability of each answer's
+    text, renormalised over the answers it could give), whatever rule (``normalise``: sum, tokens,
+    chars) chose j; with ``normalise=None`` (one generated answer), exp of its summed log-probability."""
     if normalise is None:
         return float(np.exp(logprobs[chosen]))
-    scores = choose(logprobs, n_tokens, continuations, normalise)[1]
-    z = scores - scores.max()
+    z = np.asarray(logprobs, dtype=np.float64)
+    z = z - z.max()
     return float(np.exp(z[chosen]) / np.exp(z).sum())
 
 
