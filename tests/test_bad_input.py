@@ -504,3 +504,20 @@ def test_a_dss_dataset_that_is_all_there_plans(tmp_path, dss_root):
     run = snakemake("-n", "--configfile", _dss_config(tmp_path, dss_root, splits={"train": "valid", "valid": None},
                                                       valid_size=2), cwd=tmp_path)
     assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+
+
+def test_two_limits_for_the_teachers_prompt_are_an_error():
+    """The teacher's prompt is cut at teacher.max_input_tokens wherever it is read; another value
+    for attribution or the teacher's fine-tuning names both keys (an equal one is accepted)."""
+    cfg = tiny()
+    cfg["teacher"]["max_input_tokens"] = 512
+    cfg["attribution"]["max_input_tokens"] = 512
+    check(cfg)  # the same limit: fine
+    cfg["attribution"]["max_input_tokens"] = 1024
+    with pytest.raises(ConfigError, match=r"attribution\.max_input_tokens: 1024 differs from "
+                                          r"teacher\.max_input_tokens \(512\)"):
+        check(cfg)
+    del cfg["attribution"]["max_input_tokens"]
+    cfg["teacher"]["finetune"] = {"steps": 1, "batch_size": 2, "lr": 0.001, "max_input_tokens": 256}
+    with pytest.raises(ConfigError, match=r"teacher\.finetune\.max_input_tokens: 256 differs"):
+        check(cfg)
