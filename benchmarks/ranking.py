@@ -39,7 +39,7 @@ from attribution import build_model  # noqa: E402
 
 from akd.generation import length_sorted_batches  # noqa: E402
 from akd.prompts import PromptSettings, build_prompt, use_chat  # noqa: E402
-from akd.scoring import continuation_ids, logprob_sum, prompt_encoding, rank  # noqa: E402
+from akd.scoring import continuation_ids, encode_prompts, logprob_sum, rank  # noqa: E402
 from akd.sources.dss import load_split  # noqa: E402
 
 
@@ -47,7 +47,8 @@ def per_candidate(model, tok, prompts, conts, batch_size, add_special_tokens):
     """One forward of prompt + candidate per candidate (batched by sequences)."""
     enc_dec = model.config.is_encoder_decoder
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    reqs = [(i, j, prompt_encoding(tok, p, 1024, add_special_tokens)["input_ids"], continuation_ids(tok, c, enc_dec))
+    reqs = [(i, j, encode_prompts(tok, [p], 1024, add_special_tokens=add_special_tokens)[0].ids,
+             continuation_ids(tok, [p], [c], enc_dec, add_special_tokens)[0])
             for i, (p, cs) in enumerate(zip(prompts, conts)) for j, c in enumerate(cs)]
     out = [np.zeros(len(cs)) for cs in conts]
     with torch.inference_mode():
@@ -113,7 +114,7 @@ def main() -> None:
         t_base.append(time.perf_counter() - t0)
     diff = max(float(np.max(np.abs(o[0] - b))) for o, b in zip(ours, base))
     same_choice = float(np.mean([int(np.argmax(o[0])) == int(np.argmax(b)) for o, b in zip(ours, base)]))
-    prompt_tokens = float(np.mean([len(prompt_encoding(tok, p, 1024, not chat)["input_ids"]) for p in prompts]))
+    prompt_tokens = float(np.mean([len(e.ids) for e in encode_prompts(tok, prompts, 1024, add_special_tokens=not chat)]))
     result = {
         "model": args.model, "parameters": sum(p.numel() for p in model.parameters()), "examples": len(examples),
         "candidates": n_cands, "chat": chat, "mean_prompt_tokens": round(prompt_tokens, 1),
