@@ -1,4 +1,5 @@
-"""What the report shows: tables as HTML tables, accuracy-vs-k with whole-number k, attribution
+"""What the report shows: tables as HTML tables, accuracy-vs-k with whole-number k, the accuracy
+plots on one y range for every dataset with the spread over seeds drawn, attribution
 pages that grey the words that can never be chosen and show saturated log-probabilities."""
 
 import pandas as pd
@@ -87,3 +88,53 @@ def test_accuracy_vs_data_draws_one_line_per_variant(tmp_path, monkeypatch):
     accuracy_vs_data(table, str(tmp_path / "d.png"))
     assert (tmp_path / "d.png").stat().st_size > 0
     assert sorted(lines) == [("llm", [0.25, 1.0], [42.0, 55.0]), ("standard", [0.25, 1.0], [40.0, 50.0])]
+
+
+def _runs(dataset, accuracies):
+    """Per-run rows (one per seed) of a dataset: variant -> accuracies over seeds."""
+    return pd.DataFrame([{"dataset": dataset, "variant": v, "seed": s, "accuracy": a}
+                         for v, accs in accuracies.items() for s, a in enumerate(accs)])
+
+
+def test_accuracy_vs_k_panels_share_one_y_range_and_draw_the_seed_spread(tmp_path):
+    from matplotlib.container import ErrorbarContainer
+
+    from akd.report import MIN_SPAN
+
+    per_run = pd.concat([
+        _runs("flat", {"saliency-k1": [50.0, 50.4], "saliency-k3": [50.6, 51.0], "standard": [49.0, 51.0]}),
+        _runs("high", {"saliency-k1": [80.0, 84.0], "saliency-k3": [88.0, 90.0], "random-k1": [70.0, 72.0]})])
+    fig = accuracy_vs_k(per_run, str(tmp_path / "k.png"))
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == ["flat", "high"]
+    lims = {ax.get_ylim() for ax in panels}
+    assert len(lims) == 1  # one y range for every panel
+    (lo, hi), = lims
+    g = per_run.groupby(["dataset", "variant"])["accuracy"]
+    assert lo <= (g.mean() - g.std()).min() and hi >= (g.mean() + g.std()).max()
+    # the spread over seeds: an error bar per family, as long as the std; a band around standard
+    bars = {ax.get_title(): [c for c in ax.containers if isinstance(c, ErrorbarContainer)] for ax in panels}
+    assert [len(bars["flat"]), len(bars["high"])] == [1, 2]
+    seg = bars["flat"][0].lines[2][0].get_segments()[0]  # saliency at k=1: 50.2 ± 0.28
+    assert abs((seg[1][1] - seg[0][1]) - 2 * g.std()[("flat", "saliency-k1")]) < 1e-6
+    (band,) = panels[0].patches
+    y0, y1 = sorted([band.get_y(), band.get_y() + band.get_height()])
+    assert abs(y0 - (50.0 - g.std()[("flat", "standard")])) < 1e-6 and abs(y1 - (50.0 + g.std()[("flat", "standard")])) < 1e-6
+    assert not panels[1].patches  # no standard student there: no reference
+    assert any(line.get_linestyle() == "--" for line in panels[0].lines)
+
+    # one dataset within a point: the range is still MIN_SPAN wide, not stretched over 0.6 points
+    fig = accuracy_vs_k(_runs("flat", {"saliency-k1": [50.0], "saliency-k3": [50.6]}), str(tmp_path / "k1.png"))
+    lo, hi = fig.axes[0].get_ylim()
+    assert hi - lo >= MIN_SPAN and lo <= 50.0 and hi >= 50.6
+
+
+def test_accuracy_vs_data_panels_share_one_y_range(tmp_path):
+    table = pd.DataFrame({"dataset": ["a", "a", "b", "b"], "variant": ["standard", "standard-data0.5"] * 2,
+                          "mean": [50.0, 50.5, 90.0, 80.0], "std": [0.5, 0.2, 1.0, 3.0], "seeds": [2] * 4,
+                          "teacher": [70.0] * 4})
+    fig = accuracy_vs_data(table, str(tmp_path / "d.png"))
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    assert len(panels) == 2 and len({ax.get_ylim() for ax in panels}) == 1
+    lo, hi = panels[0].get_ylim()
+    assert lo <= 49.5 and hi >= 91.0

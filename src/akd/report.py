@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .io import atomic_file
@@ -149,18 +150,59 @@ def bar_chart(per_run: pd.DataFrame, teacher: dict[str, float], path: str) -> No
     save_figure(fig, path)
 
 
-def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
-    """Per dataset, accuracy against k for every rationale family (the paper's Figure 3), with the
-    standard and llm students as horizontal references."""
+#: The narrowest y range (accuracy points) a plot of accuracy against a setting gets: narrower, a
+#: change of a point or less between two settings, well within the seed spread, looks like a slope.
+MIN_SPAN = 10.0
+
+
+def shared_ylim(lows, highs, min_span: float = MIN_SPAN) -> tuple[float, float]:
+    """One y range (accuracy, %) for every panel of a figure: from the lowest mean - std to the highest
+    mean + std of all panels, with a margin (kept inside -1..101 where the data are), at least
+    ``min_span`` points wide (widened on both sides, then slid back inside -1..101)."""
+    data_lo, data_hi = float(np.nanmin(lows)), float(np.nanmax(highs))
+    pad = max(1.0, 0.05 * (data_hi - data_lo))
+    lo, hi = min(data_lo, max(-1.0, data_lo - pad)), max(data_hi, min(101.0, data_hi + pad))
+    if hi - lo < min_span:
+        extra = (min_span - (hi - lo)) / 2
+        lo, hi = lo - extra, hi + extra
+        if lo < -1.0 <= data_lo:
+            lo, hi = -1.0, hi + (-1.0 - lo)
+        elif hi > 101.0 >= data_hi:
+            lo, hi = lo - (hi - 101.0), 101.0
+    return lo, hi
+
+
+def _panels(n: int, title: str):
+    """A row of ``n`` panels (at least one) with one y axis for all of them (set by :func:`shared_ylim`).
+
+    Shared rather than a range per panel, which stretched each panel's own data over its height: a
+    0.6-point change between two settings, well inside the seed spread, read as a slope. On one
+    scale a point is as tall in every panel and the datasets can be set side by side. Where the
+    datasets' accuracies lie far apart (arithmetic word problems beside NLI), each panel's lines
+    fill only part of its height, but a difference of a few points still shows beside its error
+    bars, which is as fine as the seeds resolve; and where they lie close, the range is still never
+    narrower than ``MIN_SPAN``. The suptitle says the axis is shared."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    datasets = sorted(per_run["dataset"].unique())
-    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(4.2 * max(1, len(datasets)), 3.6), squeeze=False,
+    fig, axes = plt.subplots(1, max(1, n), figsize=(4.2 * max(1, n), 3.8), squeeze=False, sharey=True,
                              layout="constrained")  # labels never over the neighbour's tick labels
-    for ax, d in zip(axes[0], datasets):
+    axes[0][0].set_ylabel("test accuracy (%)")
+    fig.suptitle(f"{title}: mean ± std over seeds; one y axis for all datasets", fontsize=9)
+    return fig, axes[0]
+
+
+def accuracy_vs_k(per_run: pd.DataFrame, path: str):
+    """Per dataset, accuracy against k for every rationale family (the paper's Figure 3), mean ± std
+    over seeds (``per_run``: a row per run, i.e. per seed), with the standard and llm students as
+    horizontal references, each shaded over its own mean ± std. All panels share one y range
+    (:func:`_panels`). Returns the (closed) figure."""
+    datasets = sorted(per_run["dataset"].unique())
+    fig, axes = _panels(len(datasets), "Test accuracy against k")
+    lows, highs = [], []
+    for ax, d in zip(axes, datasets):
         sub = per_run[per_run["dataset"] == d]
         runs = [parse(v) for v in sub["variant"]]
         # one line per rationale source and label kind (saliency vs seqkd-saliency), full data only
@@ -172,34 +214,38 @@ def accuracy_vs_k(per_run: pd.DataFrame, path: str) -> None:
         for name, g in fam.groupby("family"):
             s = g.groupby("k")["accuracy"].agg(["mean", "std"]).fillna(0.0).sort_index()
             ax.errorbar(s.index, s["mean"], yerr=s["std"], marker="o", capsize=3, label=name)
+            lows += list(s["mean"] - s["std"])
+            highs += list(s["mean"] + s["std"])
         for ref, style in (("standard", "--"), ("llm", ":")):
             r = sub[sub["variant"] == ref]["accuracy"]
             if len(r):
-                ax.axhline(r.mean(), linestyle=style, color="gray", label=f"{ref} ({r.mean():.1f})")
+                m = float(r.mean())
+                sd = float(r.std(ddof=1)) if len(r) > 1 else 0.0  # one seed: no spread
+                line = ax.axhline(m, linestyle=style, color="gray", label=f"{ref} ({m:.1f} ± {sd:.1f})")
+                ax.axhspan(m - sd, m + sd, color=line.get_color(), alpha=0.15, linewidth=0)
+                lows.append(m - sd)
+                highs.append(m + sd)
         ks = sorted(fam["k"].unique())
         if ks:
             ax.set_xticks(ks)  # k is a whole number of words
         ax.set_title(d)
         ax.set_xlabel("k (rationale words)")
-        ax.set_ylabel("test accuracy (%)")
         ax.legend(fontsize=7)
+    if lows:
+        axes[0].set_ylim(*shared_ylim(lows, highs))
     save_figure(fig, path)
+    return fig
 
 
-def accuracy_vs_data(table: pd.DataFrame, path: str) -> None:
+def accuracy_vs_data(table: pd.DataFrame, path: str):
     """Per dataset, test accuracy against the share of the training split each run trained on, one
-    line per variant (DSS's figure of accuracy against data), from the accuracy table."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    line per variant (DSS's figure of accuracy against data), mean ± std over seeds from the accuracy
+    table. All panels share one y range (:func:`_panels`). Returns the (closed) figure."""
     t = table.assign(base=[DATA.sub("", v) for v in table["variant"]],
                      fraction=[parse(v).fraction for v in table["variant"]])
     datasets = sorted(t["dataset"].unique())
-    fig, axes = plt.subplots(1, max(1, len(datasets)), figsize=(4.2 * max(1, len(datasets)), 3.6), squeeze=False,
-                             layout="constrained")
-    for ax, d in zip(axes[0], datasets):
+    fig, axes = _panels(len(datasets), "Test accuracy against the share of training data")
+    for ax, d in zip(axes, datasets):
         sub = t[t["dataset"] == d]
         for name in _variant_order(sub["base"]):
             g = sub[sub["base"] == name].sort_values("fraction")
@@ -209,9 +255,11 @@ def accuracy_vs_data(table: pd.DataFrame, path: str) -> None:
         ax.set_xticks(shares, [f"{x:g}" for x in shares])
         ax.set_title(d)
         ax.set_xlabel("share of the training split")
-        ax.set_ylabel("test accuracy (%)")
         ax.legend(fontsize=7)
+    if len(t):
+        axes[0].set_ylim(*shared_ylim(t["mean"] - t["std"], t["mean"] + t["std"]))
     save_figure(fig, path)
+    return fig
 
 
 def overlap_markdown(table: pd.DataFrame) -> str:
