@@ -13,7 +13,7 @@ DSS release with PaLM's rationales, both tasks of the two-task student (``predic
   rows, ``2 x --batch-size`` rows per step), ``completion_only_loss=True``; settings:
   ``padded`` (the default collator: each batch padded to its longest row), ``padding_free``
   (rows concatenated, positions restart per row; TRL documents it for FlashAttention only, so the
-  script checks first that the loss equals the padded one on this machine's attention), and
+  script checks first that the loss equals the padded one on the host's attention), and
   ``packing`` (best-fit-decreasing packs of ``--max-length`` tokens, padding-free).
 
 Throughput is non-padding tokens (prompts + completions, EOS included; TRL's own ``num_tokens``

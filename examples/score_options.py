@@ -1,4 +1,4 @@
-"""How often the teacher's top-k words change with what is attributed (issue 12, item 4).
+"""How often the teacher's top-k words change with what is attributed.
 
 On the training examples a workflow run attributed, the saliency of the teacher's answer is
 recomputed four ways: the answer's log-probability (``attribution.score: logprob``, the default),

@@ -13,7 +13,7 @@ from akd.sources.dss import load_split
 from akd.sources.tabular import load_file
 from akd.words import check_k
 from dss_fixture import write_dss
-from workflow_helpers import ROOT, TINY, snakemake
+from workflow_helpers import ROOT, TINY, documented, documented_errors, snakemake
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 
@@ -30,8 +30,9 @@ def dss_root(tmp_path):
 def test_misspelled_key_names_the_key_and_the_likely_one():
     cfg = tiny()
     cfg["attribution"]["n_stesp"] = cfg["attribution"].pop("n_steps")
-    with pytest.raises(ConfigError, match=r"attribution\.n_stesp: unknown key; did you mean 'n_steps'\?"):
+    with pytest.raises(ConfigError, match=r"attribution\.n_stesp: unknown key; did you mean 'n_steps'\?") as caught:
         validate_schema(cfg, SCHEMA)
+    documented("misspelled key", str(caught.value))
 
 
 @pytest.mark.parametrize("where, value, message", [
@@ -46,8 +47,10 @@ def test_wrong_types_name_the_key(where, value, message):
     for key in where[:-1]:
         node = node[key]
     node[where[-1]] = value
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as caught:
         validate_schema(cfg, SCHEMA)
+    if where == ("rationales", "k"):
+        documented("wrong type", str(caught.value))
 
 
 def test_wrong_type_stops_the_workflow_before_any_job(tmp_path):
@@ -69,8 +72,9 @@ def test_k_larger_than_the_inputs_allow(tmp_path):
                                                       "punct=0,stop=1", "punct=0,stop=0"}
     check_k("syn-math", stats, [1, 3])
     with pytest.raises(DataError, match=r"rationales\.k: 40 is larger than the inputs of 'syn-math' allow: 100% "
-                                        r"of its 50 training examples have at most 40 distinct eligible words"):
+                                        r"of its 50 training examples have at most 40 distinct eligible words") as caught:
         check_k("syn-math", stats, [1, 40])
+    documented("k larger than the inputs allow", str(caught.value))
 
 
 def test_k_too_large_stops_the_workflow_before_any_teacher_job(tmp_path):
@@ -110,14 +114,16 @@ def test_dataset_folder_missing_a_split(dss_root):
 def test_malformed_json_line(dss_root):
     p = dss_root / "anli1" / "anli1_valid.json"
     p.write_text(p.read_text() + '{"uid": "x", "premise": \n')
-    with pytest.raises(DataError, match=r"anli1_valid\.json:7"):
+    with pytest.raises(DataError, match=r"anli1_valid\.json:7") as caught:
         load_split(dss_root, "anli1", "nli", "valid")
+    documented("malformed JSON line", str(caught.value))
 
 
 def test_empty_input(dss_root, tmp_path):
     (dss_root / "cqa" / "cqa_test.json").write_text("")
-    with pytest.raises(DataError, match=r"cqa_test\.json: the file holds no examples"):
+    with pytest.raises(DataError, match=r"cqa_test\.json: the file holds no examples") as caught:
         load_split(dss_root, "cqa", "mc", "test")
+    documented("empty input", str(caught.value))
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")
     with pytest.raises(DataError, match="holds no examples"):
@@ -136,14 +142,16 @@ def test_empty_input(dss_root, tmp_path):
 def test_label_outside_the_task_label_set(tmp_path, task, row, message):
     f = tmp_path / "data.jsonl"
     f.write_text(json.dumps(row) + "\n")
-    with pytest.raises(DataError, match=rf"{f}:1: .*{message}"):
+    with pytest.raises(DataError, match=rf"{f}:1: .*{message}") as caught:
         load_file(str(f), task, None)
+    documented("label outside the label set", str(caught.value))
 
 
 def test_llm_outputs_that_do_not_match_the_split(dss_root):
     (dss_root / "svamp" / "llm" / "test_CoT_1.json").write_text(json.dumps(["a", "b", "c"]))
-    with pytest.raises(DataError, match=r"hold 7 outputs but the split has 6 rows"):
+    with pytest.raises(DataError, match=r"hold 7 outputs but the split has 6 rows") as caught:
         load_split(dss_root, "svamp", "math", "test")
+    documented("LLM outputs not matching the split", str(caught.value))
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -155,15 +163,18 @@ def test_llm_outputs_that_do_not_match_the_split(dss_root):
 def test_model_spec_that_is_no_hub_name_folder_or_preset(spec, message):
     cfg = tiny()
     cfg["models"]["student-nano"]["model"] = spec
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as caught:
         check(cfg)
+    if spec == "./no/such/folder":
+        documented("model spec that is nothing known", str(caught.value))
 
 
 def test_trust_remote_code_is_refused():
     cfg = tiny()
     cfg["models"]["teacher-nano"] = {"model": "someorg/custom-model", "trust_remote_code": True}
-    with pytest.raises(ConfigError, match=r"models\.teacher-nano\.trust_remote_code: remote code is not allowed"):
+    with pytest.raises(ConfigError, match=r"models\.teacher-nano\.trust_remote_code: remote code is not allowed") as caught:
         check(cfg)
+    documented("`trust_remote_code: true`", str(caught.value))
 
 
 def test_a_model_path_with_a_typo_is_caught_before_any_job(tmp_path, monkeypatch):
@@ -314,8 +325,9 @@ def test_an_empty_field_of_a_cot_demonstration_is_an_error(field, value):
         {"input": "Where do apples grow?", "rationale": "On trees.", "answer": "tree", "choices": ["tree", "sea"]},
         {"input": "What is 1 + 1?", "rationale": "One and one make two.", "answer": "( 1 + 1 )"}]}
     cfg["teacher"]["cot"]["demos"][1][field] = value
-    with pytest.raises(ConfigError, match=rf"^teacher\.cot\.demos\[1\]\.{field}: is empty"):
+    with pytest.raises(ConfigError, match=rf"^teacher\.cot\.demos\[1\]\.{field}: is empty") as caught:
         check(cfg)
+    documented("empty chain-of-thought demonstration", str(caught.value))
 
 
 def _pretrained(tmp_path, **config_json) -> str:
@@ -350,8 +362,10 @@ def test_a_shrink_spec_is_checked_against_the_source_s_config_json(tmp_path, sou
     cfg = tiny()
     cfg["models"]["pretrained"] = {"model": _pretrained(tmp_path, **source)}
     cfg["models"]["small"] = {"shrink": {"from": "pretrained", **shrink}}
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as caught:
         check(cfg)
+    if shrink == {"encoder_layers": 5}:
+        documented("shrink layers out of range", str(caught.value))
 
 
 def test_a_shrink_spec_that_fits_its_source_passes(tmp_path):
@@ -406,6 +420,7 @@ def test_a_shrink_key_of_the_other_architecture_stops_the_workflow_before_any_jo
     assert run.returncode != 0
     assert ("models.small.shrink.layers: the source 'someorg/some-t5' is an encoder-decoder t5 model: its layers are "
             "chosen by encoder_layers and decoder_layers") in out, out[-3000:]
+    documented("shrink key of the other architecture", out)
     assert "Traceback" not in out and "Job stats" not in out
 
 
@@ -427,6 +442,7 @@ def test_a_misspelled_variant_names_the_valid_ones():
     cfg["student"]["variants"] = ["standard", "salency"]
     with pytest.raises(ConfigError) as caught:
         validate_schema(cfg, SCHEMA)
+    documented("misspelled variant", str(caught.value))
     assert str(caught.value).splitlines()[1].strip() == (
         "student.variants[1]: 'salency' is not one of standard, saliency, random, masked, llm, cot, seqkd, "
         "seqkd-saliency, or a per-k kind at one k (saliency-k5, random-k5, masked-k5, seqkd-saliency-k5); "
@@ -459,6 +475,7 @@ def test_a_results_path_that_is_a_file_stops_the_workflow_with_one_line(tmp_path
     run = snakemake("-n", "--configfile", str(TINY), "--config", "results=resfile", cwd=tmp_path)
     out = run.stdout + run.stderr
     assert run.returncode != 0 and "results: resfile is a file, not a folder" in out
+    documented("`results` is a file", out)
     assert "Traceback" not in out and "NotADirectoryError" not in out
 
 
@@ -497,6 +514,8 @@ def test_missing_dss_files_stop_the_workflow_before_any_job(tmp_path, dss_root, 
     run = snakemake("-n", "--configfile", _dss_config(tmp_path, root, **esnli), cwd=tmp_path)
     out = run.stdout + run.stderr
     assert run.returncode != 0 and f"Error in the config: {expected}" in out.splitlines(), out[-3000:]  # one line
+    documented({"no root": "DSS root missing", "no dataset folder": "DSS dataset folder missing",
+                "no split file": "dataset folder missing a split", "a gap in the CoT files": "a gap in the CoT file numbers"}[case], out)
     assert "Traceback" not in out and "Exception" not in out and "Job stats" not in out
 
 
@@ -515,9 +534,23 @@ def test_two_limits_for_the_teachers_prompt_are_an_error():
     check(cfg)  # the same limit: fine
     cfg["attribution"]["max_input_tokens"] = 1024
     with pytest.raises(ConfigError, match=r"attribution\.max_input_tokens: 1024 differs from "
-                                          r"teacher\.max_input_tokens \(512\)"):
+                                          r"teacher\.max_input_tokens \(512\)") as caught:
         check(cfg)
+    documented("two prompt limits", str(caught.value))
     del cfg["attribution"]["max_input_tokens"]
     cfg["teacher"]["finetune"] = {"steps": 1, "batch_size": 2, "lr": 0.001, "max_input_tokens": 256}
     with pytest.raises(ConfigError, match=r"teacher\.finetune\.max_input_tokens: 256 differs"):
         check(cfg)
+
+
+def test_every_message_docs_errors_md_quotes_is_checked_against_the_code():
+    """Each row of docs/errors.md is checked by a test that makes the code print it."""
+    import re
+
+    checked = set()
+    for test_file in (ROOT / "tests").glob("test_*.py"):
+        source = test_file.read_text()
+        checked |= set(re.findall(r'documented\("([^"]+)"', source))
+        for mapping in re.findall(r"documented\(\{([^}]*)\}", source):
+            checked |= set(re.findall(r'"[^"]+": "([^"]+)"', mapping))
+    assert set(documented_errors()) == checked

@@ -8,6 +8,7 @@ from akd.sources.common import DataError
 from akd.sources.dss import load_split, parse_llm_output
 from akd.sources.synthetic import generate
 from dss_fixture import write_dss
+from workflow_helpers import documented
 
 
 @pytest.fixture()
@@ -202,6 +203,7 @@ def test_a_hub_dataset_that_cannot_be_reached_is_named(tmp_path, user_env, capfd
     err = capfd.readouterr().err
     assert ("Error in rule prepare (dataset=hubby): hub dataset 'someone/snli-like' (split train) could not be "
             "loaded: ConnectionError: Couldn't reach 'someone/snli-like' on the Hub (ConnectError)") in err, err
+    documented("hub dataset not reachable", err)
 
 
 def test_offline_mode_stays_the_user_s_choice(tmp_path, user_env, capfd):

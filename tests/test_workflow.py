@@ -27,7 +27,7 @@ def tiny_run(tmp_path_factory):
 def test_tiny_config_end_to_end(tiny_run):
     tmp_path, run, elapsed = tiny_run
     assert run.returncode == 0, run.stderr[-4000:]
-    # 64 jobs: ~190 s on this machine's 2 cores, 286 s on CI's (whose whole suite runs ~1.5x slower);
+    # 64 jobs: ~190 s on 2 idle cores, 286 s on CI's (whose whole suite runs ~1.5x slower);
     # the bound catches a tiny config that grew, not a slow machine
     assert elapsed < 480, f"the tiny end-to-end run took {elapsed:.0f}s"
     res = tmp_path / "results"

@@ -42,3 +42,24 @@ def path_env(extra_bin: Path | None = None, **env) -> dict:
     path = os.pathsep.join([*([str(extra_bin)] if extra_bin else []), str(Path(sys.executable).parent),
                             os.environ["PATH"]])
     return dict(os.environ, PATH=path, **env)
+
+
+ERRORS_DOC = ROOT / "docs/errors.md"
+
+
+def documented_errors() -> dict[str, list[str]]:
+    """docs/errors.md's table: each input row and the messages it quotes."""
+    rows = {}
+    for line in ERRORS_DOC.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if line.startswith("| ") and len(cells) == 3 and cells[0] not in ("input", "---"):
+            rows[cells[0]] = re.findall(r"`([^`]+)`", cells[1])
+    return rows
+
+
+def documented(row: str, message: str) -> None:
+    """The message the code printed is one that docs/errors.md quotes for `row` ("..." in a quote
+    stands for any text)."""
+    quotes = documented_errors()[row]
+    patterns = [".*".join(re.escape(part) for part in q.split("...")) for q in quotes]
+    assert any(re.search(p, message, re.S) for p in patterns), f"docs/errors.md quotes {quotes} for {row!r}; the code printed:\n{message}"
