@@ -96,6 +96,60 @@ def per_run_table(runs: Sequence[dict], teacher: Sequence[dict]) -> pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def baseline_of(variant: str, baseline: str = "standard") -> str:
+    """The run a variant is compared with: ``standard``, at the same share of the training data."""
+    share = variant[variant.rfind("-data"):] if "-data" in variant else ""
+    return baseline + share
+
+
+def significance_table(runs: Sequence[dict], baseline: str = "standard", n_boot: int = 10_000) -> pd.DataFrame:
+    """Per dataset and variant: its test accuracy difference to ``baseline`` on the same examples
+    and seeds (points), the 95% paired bootstrap interval, and McNemar's exact p-value per seed
+    (akd.significance). Variants without a baseline run, or without a seed in common, are left out."""
+    from .significance import compare
+
+    right: dict[tuple[str, str], dict[int, pd.Series]] = {}
+    for r in runs:
+        p = io.read_parquet(r["predictions"], schemas.EVAL_PREDICTIONS)
+        right.setdefault((r["dataset"], r["variant"]), {})[int(r["seed"])] = p.set_index("id")["correct"]
+    rows = []
+    for (ds, variant), by_seed in right.items():
+        base = right.get((ds, baseline_of(variant, baseline)))
+        seeds = sorted(set(by_seed) & set(base or {}))
+        if variant == baseline_of(variant, baseline) or not seeds:
+            continue
+        ids = by_seed[seeds[0]].index.intersection(base[seeds[0]].index)
+        out = compare(np.array([by_seed[s].reindex(ids).to_numpy(bool) for s in seeds]),
+                      np.array([base[s].reindex(ids).to_numpy(bool) for s in seeds]), n_boot=n_boot)
+        join = lambda xs, fmt="{}": " / ".join(fmt.format(x) for x in xs)  # noqa: E731
+        rows.append({"dataset": ds, "variant": variant, "baseline": baseline_of(variant, baseline),
+                     "seeds": join(seeds), "n": len(ids), "difference": out["difference"],
+                     "ci_low": out["ci_low"], "ci_high": out["ci_high"], "excludes_zero": out["excludes_zero"],
+                     "only_variant": join(out["only_variant"]), "only_baseline": join(out["only_baseline"]),
+                     "mcnemar_p": join(out["mcnemar_p"], "{:.3g}")})
+    columns = ["dataset", "variant", "baseline", "seeds", "n", "difference", "ci_low", "ci_high", "excludes_zero",
+               "only_variant", "only_baseline", "mcnemar_p"]
+    return pd.DataFrame(rows, columns=columns).round({"difference": 2, "ci_low": 2, "ci_high": 2})
+
+
+def mark_differences(table: pd.DataFrame, significance: pd.DataFrame) -> pd.DataFrame:
+    """The accuracy table with ``differs``: whether the variant's paired interval against standard
+    excludes 0 (empty for the baselines and variants not compared)."""
+    differs = {(r.dataset, r.variant): bool(r.excludes_zero) for r in significance.itertuples()}
+    out = table.copy()
+    out["differs"] = [differs.get((d, v)) for d, v in zip(out["dataset"], out["variant"])]
+    return out
+
+
+SIGNIFICANCE_NOTE = (
+    "Test accuracy difference to the baseline (points; the variant minus standard at the same share of the "
+    "training data), on the same test examples and seeds, pooled over seeds (the mean of the per-seed "
+    "differences). ci_low / ci_high: 95% paired bootstrap interval (10,000 resamples of the test examples, one "
+    "resample for every seed, so the seeds stay paired); excludes_zero: the interval does not contain 0. Per "
+    "seed: only_variant / only_baseline, the examples only one of the two gets right, and McNemar's exact "
+    "two-sided p-value on them (no correction for the many comparisons).")
+
+
 def similarity_table(per_run: pd.DataFrame) -> pd.DataFrame:
     """Per dataset and variant: teacher-student agreement and top-k Jaccard, mean and std over seeds."""
     g = per_run.groupby(["dataset", "variant"])["agreement"]

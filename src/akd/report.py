@@ -39,7 +39,8 @@ def wide_table(table: pd.DataFrame) -> pd.DataFrame:
     variants = _variant_order(table["variant"])
     rows = []
     for ds, sub in table.groupby("dataset", sort=True):
-        cells = {r.variant: f"{r.mean:.2f} ± {r.std:.2f}" for r in sub.itertuples()}
+        cells = {r.variant: f"{r.mean:.2f} ± {r.std:.2f}" + (" *" if getattr(r, "differs", None) in (True,) else "")
+                 for r in sub.itertuples()}
         teacher = sub["teacher"].iloc[0]
         rows.append({"dataset": ds, "teacher": "" if pd.isna(teacher) else f"{teacher:.2f}",
                      **{v: cells.get(v, "") for v in variants}})
@@ -53,6 +54,9 @@ def wide_table(table: pd.DataFrame) -> pd.DataFrame:
 def accuracy_note(table: pd.DataFrame) -> str:
     n = int(table["seeds"].max()) if len(table) else 0
     note = f"Test accuracy (%), mean ± sample std over up to {n} seeds; teacher: the teacher's own test accuracy."
+    if "differs" in table:
+        note += (" *: the 95% paired bootstrap interval of the difference to standard on the same test examples "
+                 "excludes 0 (tables/accuracy_vs_standard).")
     if "generated_mean" in table:
         note += (" The students answered by rank (the label-space entry of highest log-probability, "
                  "student.answer: rank); rows marked (generated): the same checkpoints' generated answers, exact match.")

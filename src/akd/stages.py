@@ -465,15 +465,16 @@ def accuracy_vs_data(accuracy_csv: str, plot_out: str) -> None:
 def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_out: str, plot_out: str,
               k_plot_out: str | None = None, similarity_out: str | None = None,
               references: dict | None = None, html_out: str | None = None,
-              similarity_html_out: str | None = None) -> pd.DataFrame:
+              similarity_html_out: str | None = None, significance_out: Sequence[str] | None = None) -> pd.DataFrame:
     """``runs``: dicts with dataset, variant, seed, predictions (path); ``teacher``: dataset, metrics
-    (path) and optionally predictions (the teacher's test predictions, for agreement).
+    (path) and optionally predictions (the teacher's test predictions, for agreement);
+    ``significance_out``: csv, md and html paths of the paired comparison with ``standard``.
 
     Accuracy is recomputed from each run's saved predictions, not copied from its metrics file.
     """
-    from .analyses import per_run_table, similarity_table
+    from .analyses import SIGNIFICANCE_NOTE, mark_differences, per_run_table, significance_table, similarity_table
     from .report import (accuracy_note, accuracy_table, accuracy_vs_k, bar_chart, html_page, references_table,
-                         to_markdown, wide_table)
+                         to_markdown, wide_table, write_table)
 
     per_run = per_run_table(runs, teacher)
     if similarity_out and "agreement" in per_run:
@@ -485,6 +486,10 @@ def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_ou
                           similarity_html_out)
     teach = {t["dataset"]: 100.0 * json.loads(Path(t["metrics"]).read_text())["accuracy"] for t in teacher}
     table = accuracy_table(per_run, teach)
+    if significance_out:
+        sig = significance_table(runs)
+        write_table(sig, "Accuracy against standard", SIGNIFICANCE_NOTE, *significance_out)
+        table = mark_differences(table, sig)
     io.write_text(table.to_csv(index=False), csv_out)
     io.write_text(to_markdown(table, references), md_out)
     if html_out:

@@ -18,6 +18,10 @@ rule aggregate:
         k_plot=report(f"{RESULTS}/plots/accuracy_vs_k.png", caption="../report/accuracy_vs_k.rst", category="Results"),
         similarity=f"{RESULTS}/tables/similarity.csv",
         similarity_html=report(f"{RESULTS}/tables/similarity.html", caption="../report/similarity.rst", category="Analyses"),
+        vs_standard_csv=f"{RESULTS}/tables/accuracy_vs_standard.csv",
+        vs_standard_md=f"{RESULTS}/tables/accuracy_vs_standard.md",
+        vs_standard_html=report(f"{RESULTS}/tables/accuracy_vs_standard.html", caption="../report/accuracy_vs_standard.rst",
+                                category="Results"),
     params:
         runs=keys(aggregate_runs(), "dataset", "variant", "seed", "task"),
         teacher=keys(teacher_metrics(), "dataset"),

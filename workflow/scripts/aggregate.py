@@ -6,4 +6,5 @@ with job(snakemake):
     runs = with_paths(p.runs, predictions=i.predictions, metrics=i.metrics)
     teacher = with_paths(p.teacher, metrics=i.teacher_metrics, predictions=i.teacher_predictions)
     stages.aggregate(runs, teacher, out.csv, out.md, out.plot, out.k_plot, out.similarity, p.references,
-                     html_out=out.html, similarity_html_out=out.similarity_html)
+                     html_out=out.html, similarity_html_out=out.similarity_html,
+                     significance_out=(out.vs_standard_csv, out.vs_standard_md, out.vs_standard_html))
