@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
 
 import yaml
@@ -77,7 +78,8 @@ def _alternatives(err) -> tuple[str, str]:
     values = [v for sub in err.validator_value for v in sub.get("enum", [])]
     others = [sub["description"] for sub in err.validator_value if "enum" not in sub and sub.get("description")]
     if len(others) + (1 if values else 0) < len(err.validator_value):  # alternatives the sub-schemas do not describe
-        expected = f"; expected {err.schema['description']}" if err.schema.get("description") else ""
+        what = re.split(r"\. | \(default|; a change", err.schema.get("description", ""))[0]  # what, not defaults or reruns
+        expected = f"; expected {what}" if what else ""
         return key_path(err.absolute_path), f"{err.instance!r} is not valid{expected}"
     return key_path(err.absolute_path), (f"{err.instance!r} is not one of {', '.join([*map(str, values), *others])}"
                                          + _did_you_mean(err.instance, values))
