@@ -118,5 +118,5 @@ def test_the_accuracy_vs_standard_table_and_the_marker_in_the_accuracy_table(tmp
     assert sig.loc["llm-data0.5", "baseline"] == "standard-data0.5" and sig.loc["llm-data0.5", "difference"] == 2.5
     assert sig.loc["saliency-k3", "only_variant"] == "30 / 30" and sig.loc["saliency-k3", "seeds"] == "0 / 1"
     md = (tmp_path / "a.md").read_text()
-    assert "57.50 ± 0.00 *" in md and "50.00 ± 0.00 |" in md  # the marker only where the interval excludes 0
-    assert "paired bootstrap" in md and list(table["differs"]) == [None, True, False, None, True]
+    assert "57.50 ± 0.00 ↑" in md and "50.00 ± 0.00 |" in md  # the marker only where the interval excludes 0
+    assert "paired bootstrap" in md and [None if pd.isna(x) else x for x in table["differs"]] == [None, 1, 0, None, 1]

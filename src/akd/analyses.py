@@ -133,11 +133,12 @@ def significance_table(runs: Sequence[dict], baseline: str = "standard", n_boot:
 
 
 def mark_differences(table: pd.DataFrame, significance: pd.DataFrame) -> pd.DataFrame:
-    """The accuracy table with ``differs``: whether the variant's paired interval against standard
-    excludes 0 (empty for the baselines and variants not compared)."""
-    differs = {(r.dataset, r.variant): bool(r.excludes_zero) for r in significance.itertuples()}
+    """The accuracy table with ``differs``: 1 (-1) where the variant's paired interval against
+    standard lies above (below) 0, 0 where it holds 0, empty for the baselines and variants not compared."""
+    differs = {(r.dataset, r.variant): int(np.sign(r.difference)) if r.excludes_zero else 0
+               for r in significance.itertuples()}
     out = table.copy()
-    out["differs"] = [differs.get((d, v)) for d, v in zip(out["dataset"], out["variant"])]
+    out["differs"] = pd.array([differs.get((d, v)) for d, v in zip(out["dataset"], out["variant"])], dtype="Int64")
     return out
 
 

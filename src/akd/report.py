@@ -34,18 +34,30 @@ def accuracy_table(per_run: pd.DataFrame, teacher: dict[str, float]) -> pd.DataF
     return table.round(2).reset_index(drop=True)
 
 
+MARKS = {1: " ↑", -1: " ↓"}  # the paired interval against standard above / below 0 (akd.analyses.mark_differences)
+
+
+def _mark(differs) -> str:
+    return "" if differs is None or pd.isna(differs) else MARKS.get(int(differs), "")
+
+
+def _cell(mean: float, std: float, seeds: int) -> str:
+    """"mean ± std" over seeds; the mean alone for one seed (a sample std needs two)."""
+    return f"{mean:.2f} ± {std:.2f}" if seeds > 1 else f"{mean:.2f}"
+
+
 def wide_table(table: pd.DataFrame) -> pd.DataFrame:
     """A row per dataset: the teacher's test accuracy, then a column per variant, "mean ± std" (%)."""
     variants = _variant_order(table["variant"])
     rows = []
     for ds, sub in table.groupby("dataset", sort=True):
-        cells = {r.variant: f"{r.mean:.2f} ± {r.std:.2f}" + (" *" if getattr(r, "differs", None) in (True,) else "")
+        cells = {r.variant: _cell(r.mean, r.std, r.seeds) + _mark(getattr(r, "differs", None))
                  for r in sub.itertuples()}
         teacher = sub["teacher"].iloc[0]
         rows.append({"dataset": ds, "teacher": "" if pd.isna(teacher) else f"{teacher:.2f}",
                      **{v: cells.get(v, "") for v in variants}})
         if "generated_mean" in sub and sub["generated_mean"].notna().any():
-            gen = {r.variant: f"{r.generated_mean:.2f} ± {r.generated_std:.2f}" for r in sub.itertuples()
+            gen = {r.variant: _cell(r.generated_mean, r.generated_std, r.seeds) for r in sub.itertuples()
                    if not pd.isna(r.generated_mean)}
             rows.append({"dataset": f"{ds} (generated)", "teacher": "", **{v: gen.get(v, "") for v in variants}})
     return pd.DataFrame(rows, columns=["dataset", "teacher", *variants])
@@ -53,10 +65,11 @@ def wide_table(table: pd.DataFrame) -> pd.DataFrame:
 
 def accuracy_note(table: pd.DataFrame) -> str:
     n = int(table["seeds"].max()) if len(table) else 0
-    note = f"Test accuracy (%), mean ± sample std over up to {n} seeds; teacher: the teacher's own test accuracy."
+    note = (f"Test accuracy (%), mean ± sample std over {n} seeds; teacher: the teacher's own test accuracy." if n > 1
+            else "Test accuracy (%) of one seed; teacher: the teacher's own test accuracy.")
     if "differs" in table:
-        note += (" *: the 95% paired bootstrap interval of the difference to standard on the same test examples "
-                 "excludes 0 (tables/accuracy_vs_standard).")
+        note += (" ↑ / ↓: the 95% paired bootstrap interval of the difference to standard on the same test examples "
+                 "lies above / below 0 (tables/accuracy_vs_standard).")
     if "generated_mean" in table:
         note += (" The students answered by rank (the label-space entry of highest log-probability, "
                  "student.answer: rank); rows marked (generated): the same checkpoints' generated answers, exact match.")
