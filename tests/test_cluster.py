@@ -1,10 +1,17 @@
-"""SLURM without a cluster: the tiny workflow through profiles/slurm on a fake SLURM, and the
-paper grid planned with GPU requests on the GPU rules only."""
+"""SLURM without a cluster: the tiny workflow through profiles/slurm on a fake SLURM, the paper grid
+planned with GPU requests on the GPU rules only, and the Makefile's `slurm-profile` (the profile
+installed where `--profile slurm` finds it) and `report` targets."""
 
+import io
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
 from workflow_helpers import ROOT, TINY, job_counts, path_env, planned_jobs, snakemake
@@ -96,3 +103,75 @@ def test_modern_config_plans_with_one_gpu_per_model_job(tmp_path, paper_offline)
         else:
             assert "gpu" not in j["resources"], j
     assert "results/modern/cqa/students/qwen-0.5b/saliency-k10/seed2/model" in run.stdout
+
+
+# ------------------------------------------------------------------ make slurm-profile, make report
+
+def make(*args, env=None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in (env or os.environ).items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_make_slurm_profile_installs_a_profile_that_snakemake_finds_by_name(tmp_path):
+    env = fake_slurm(tmp_path)
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config home")
+    for name in ("SLURM_ACCOUNT", "SLURM_PARTITION"):
+        env.pop(name, None)
+    profile = tmp_path / "config home/snakemake/slurm/config.yaml"
+    # neither set nor a terminal to ask on: the missing one is named, nothing is written
+    missing = make("slurm-profile", env=env)
+    assert missing.returncode != 0 and "no SLURM account: set SLURM_ACCOUNT" in missing.stderr, missing.stderr
+    assert not profile.parent.exists()
+
+    done = make("slurm-profile", "SLURM_ACCOUNT=proj-7", "SLURM_PARTITION=gpu", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    installed = yaml.safe_load(profile.read_text())
+    template = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    assert installed == dict(template, **{"default-resources": {"slurm_account": "proj-7", "slurm_partition": "gpu"}})
+
+    # `snakemake --profile slurm` (by name, as the users write it) plans with that account and partition
+    work = tmp_path / "work"  # not tmp_path: the fake SLURM's folder there is called slurm too
+    work.mkdir()
+    dry = snakemake("-n", "--profile", "slurm", "--configfile", str(TINY), cwd=work, env=env)
+    assert dry.returncode == 0, (dry.stdout + dry.stderr)[-3000:]
+    assert "Using profiles slurm and workflow specific profile" in dry.stderr
+    jobs = planned_jobs(dry.stdout)
+    assert len(jobs) == job_counts(dry.stdout)["total"] - 1
+    assert all(j["resources"]["slurm_account"] == "proj-7" and j["resources"]["slurm_partition"] == "gpu"
+               for j in jobs)
+
+    # a second install, from the environment this time, leaves the profile as it is and says where it is
+    before = profile.read_text()
+    again = make("slurm-profile", env=dict(env, SLURM_ACCOUNT="other", SLURM_PARTITION="cpu"))
+    assert again.returncode != 0
+    assert f"a profile exists at {profile.parent}: left as it is" in again.stderr, again.stderr
+    assert profile.read_text() == before
+
+
+def test_the_slurm_installer_asks_on_a_terminal_and_refuses_what_is_not_a_name(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "profiles"))
+    try:
+        import install_slurm
+    finally:
+        sys.path.pop(0)
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    answers = iter(["  proj-9 "])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
+    assert install_slurm.ask("account", "SLURM_ACCOUNT", None, env={}, stdin=Terminal()) == "proj-9"
+    assert install_slurm.ask("account", "SLURM_ACCOUNT", None, env={"SLURM_ACCOUNT": "a"}, stdin=Terminal()) == "a"
+    assert install_slurm.profile_dir({"XDG_CONFIG_HOME": "/x"}) == Path("/x/snakemake/slurm")
+    assert install_slurm.profile_dir({"XDG_CONFIG_HOME": ""}) == Path.home() / ".config/snakemake/slurm"
+    with pytest.raises(install_slurm.InstallError, match="the SLURM partition 'gpu\"; x' is not a name"):
+        install_slurm.install(tmp_path / "slurm", "a", 'gpu"; x')
+    assert not (tmp_path / "slurm").exists()
+
+
+def test_make_report_is_snakemake_s_report_of_the_results():
+    dry = make("-n", "report")
+    assert dry.returncode == 0, dry.stderr
+    assert re.search(r"^\S*/snakemake --cores \d+ --report results/report\.html$", dry.stdout, re.M), dry.stdout
