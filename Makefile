@@ -1,9 +1,11 @@
 # `make run`: set up (once) and run the embedded default; `make test`: set up and run the tests.
 VENV ?= .venv
 CORES ?= 2
+CONFIG ?=
+REPORT ?= results/report.html
 BIN := $(VENV)/bin
 
-.PHONY: run test lint env clean bench-deps bench real-deps real real-teacher report slurm-profile
+.PHONY: run test lint env clean bench-deps bench real-deps real real-teacher report slurm-profile docs
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -18,9 +20,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/pytest
 
-# the HTML report of the last `make run` (its tables, plots and attribution pages, with provenance)
+# the HTML report of a finished run (its tables, plots and attribution pages, with provenance): of
+# `make run`, or of another config with `make report CONFIG=configs/x.yaml REPORT=out.html`
 report: $(VENV)/.installed
-	$(BIN)/snakemake --cores $(CORES) --report results/report.html
+	$(BIN)/snakemake --cores $(CORES) --report $(REPORT) $(if $(CONFIG),--configfile $(CONFIG))
 
 # profiles/slurm installed as ${XDG_CONFIG_HOME:-~/.config}/snakemake/slurm, so that `snakemake
 # --profile slurm` finds it: account and partition from SLURM_ACCOUNT / SLURM_PARTITION (the
@@ -62,6 +65,10 @@ lint: $(VENV)/.installed
 # envs/akd.yaml (the jobs' conda environment) from pyproject.toml's pins, the one list
 env:
 	python3 envs/write_env.py
+
+# docs/configuration.md from the config schema (a test fails when the two differ)
+docs: $(VENV)/.installed
+	$(BIN)/python docs/make_config_reference.py
 
 clean:
 	rm -rf results .snakemake

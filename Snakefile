@@ -11,6 +11,7 @@ sys.path.insert(0, f"{workflow.basedir}/src")
 import akd.smk
 
 akd.smk.checkout_first(f"{workflow.basedir}/src")
+akd.smk.quiet_scheduler(workflow.output_settings.quiet)
 
 min_version("9.0")
 

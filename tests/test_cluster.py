@@ -174,4 +174,7 @@ def test_the_slurm_installer_asks_on_a_terminal_and_refuses_what_is_not_a_name(t
 def test_make_report_is_snakemake_s_report_of_the_results():
     dry = make("-n", "report")
     assert dry.returncode == 0, dry.stderr
-    assert re.search(r"^\S*/snakemake --cores \d+ --report results/report\.html$", dry.stdout, re.M), dry.stdout
+    assert re.search(r"^\S*/snakemake --cores \d+ --report results/report\.html *$", dry.stdout, re.M), dry.stdout
+    other = make("-n", "report", "CONFIG=configs/modern.yaml", "REPORT=out/report.html")
+    assert re.search(r"^\S*/snakemake --cores \d+ --report out/report\.html --configfile configs/modern\.yaml$",
+                     other.stdout, re.M), other.stdout

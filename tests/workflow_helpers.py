@@ -11,7 +11,9 @@ TINY = ROOT / "tests/configs/tiny.yaml"
 
 
 def snakemake(*args, cwd, env=None, timeout=900):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(cwd), *args]
+    """A dry run lists its jobs (the workflow profile's quiet terminal shows only their counts)."""
+    quiet = ["--quiet", "reason", "host"] if "-n" in args and "--quiet" not in args else []
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(cwd), *args, *quiet]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
 
 

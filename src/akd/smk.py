@@ -28,6 +28,24 @@ def config_checked(check, *args) -> None:
         raise SystemExit(1) from None
 
 
+SCHEDULER_CHATTER = ("Select jobs to execute...", "Execute ")
+
+
+def quiet_scheduler(quiet) -> None:
+    """On a quiet terminal (Snakemake's ``--quiet`` holding ``rules``, as the workflow profile sets
+    it), drop the scheduler's "Select jobs to execute..." and "Execute N jobs..." lines: two of the
+    five lines every job prints then, none of them naming the job (each job's "Finished jobid: N
+    (Rule: X)" line and the step counts stay). ``--quiet host`` brings them back with the job blocks."""
+    if "RULES" not in {getattr(q, "name", str(q)).upper() for q in (quiet or ())}:
+        return
+
+    def keep(record: logging.LogRecord) -> bool:
+        message = record.getMessage() if isinstance(record.msg, str) else ""
+        return not (message == SCHEDULER_CHATTER[0] or (message.startswith(SCHEDULER_CHATTER[1]) and message.endswith(" jobs...")))
+
+    logging.getLogger("snakemake.logging").addFilter(keep)
+
+
 def checkout_first(src: str) -> None:
     """Put a checkout's ``src`` first on PYTHONPATH, so that every job this Snakemake starts imports
     that checkout's akd, whichever copy is installed."""
