@@ -92,9 +92,9 @@ def test_the_workflow_trains_and_evaluates_a_decoder_only_student(tmp_path):
     assert set(table["variant"]) == {"standard", "saliency-k2", "seqkd"} and table["mean"].between(0, 100).all()
     info = (tmp_path / "results/syn-nli/students/student-nano/saliency-k2/seed0/model/config.json").read_text()
     assert '"model_type": "llama"' in info
-    metrics = (tmp_path / "results/syn-nli/students/student-nano/saliency-k2/seed0/metrics.json").read_text()
-    assert "topk_jaccard" in metrics
-    metrics = json.loads(metrics)
+    similarity = json.loads((tmp_path / "results/syn-nli/students/student-nano/saliency-k2/seed0/similarity.json").read_text())
+    assert 0 <= similarity["topk_jaccard"] <= 1
+    metrics = json.loads((tmp_path / "results/syn-nli/students/student-nano/saliency-k2/seed0/metrics.json").read_text())
     assert metrics["answer"] == "rank" and 0 <= metrics["generated_accuracy"] <= 1
     preds = pd.read_parquet(tmp_path / "results/syn-nli/students/student-nano/saliency-k2/seed0/test_predictions.parquet")
     assert set(preds["prediction"]) <= {"entailment", "neutral", "contradiction"}

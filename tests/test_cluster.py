@@ -18,7 +18,7 @@ from workflow_helpers import ROOT, TINY, job_counts, path_env, planned_jobs, sna
 
 TOOLS = ("sbatch", "squeue", "sacct", "scontrol", "sacctmgr", "srun", "sinfo", "scancel")
 GPU_RULES = {"teacher_finetune", "teacher_predict", "teacher_predict_shard", "attribute", "attribute_shard",
-             "teacher_cot", "teacher_cot_shard", "faithfulness", "train_student", "evaluate"}
+             "teacher_cot", "teacher_cot_shard", "faithfulness", "train_student", "evaluate", "similarity"}
 
 
 def fake_slurm(tmp_path: Path) -> dict:
@@ -53,7 +53,8 @@ def test_tiny_workflow_runs_through_the_slurm_profile(tmp_path):
     # every model job went to the cluster with a GPU and the config's resources; nothing else did
     assert sorted(rules) == sorted(["teacher_finetune", "teacher_predict", "teacher_predict_shard",
                                     "teacher_predict_shard", "attribute", "attribute_shard", "attribute_shard",
-                                    "train_student", "train_student", "evaluate", "evaluate"])
+                                    "train_student", "train_student", "evaluate", "evaluate", "similarity",
+                                    "similarity"])
     for args in submitted:
         assert "--gpus=1" in args and "--cpus-per-task=1" in args
         assert args[args.index("--mem") + 1] == "2000" and args[args.index("-t") + 1] == "10"

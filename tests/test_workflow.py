@@ -170,19 +170,19 @@ N_RUNS = 2 * 5  # datasets x variants (standard, saliency-k2, integrated_gradien
 
 def test_adding_a_k_reruns_only_that_k(tiny_run):
     jobs = plan_after_edit(tiny_run, lambda c: c["rationales"].update(k=[2, 3]))
-    assert rules_of(jobs) == {"rationales", "control_rationales", "train_student", "evaluate",
-                              "answer_overlap", "aggregate"}
+    assert rules_of(jobs) == {"rationales", "control_rationales", "train_student", "evaluate", "similarity",
+                              "similarity_table", "answer_overlap", "aggregate"}
     for j in jobs:
         if j["rule"] in ("rationales", "control_rationales"):
             assert j["wildcards"]["k"] == "3" and j["wildcards"]["split"] == "train"
-        if j["rule"] in ("train_student", "evaluate"):
+        if j["rule"] in ("train_student", "evaluate", "similarity"):
             assert j["wildcards"]["variant"].endswith("-k3"), j
     assert sum(j["rule"] == "train_student" for j in jobs) == 2 * 3  # saliency, IG, masked at k=3
 
 
 def test_changing_the_student_learning_rate_reruns_students_only(tiny_run):
     jobs = plan_after_edit(tiny_run, lambda c: c["student"]["train"].update(lr=0.004))
-    assert rules_of(jobs) == {"train_student", "evaluate", "aggregate"}
+    assert rules_of(jobs) == {"train_student", "evaluate", "similarity", "similarity_table", "aggregate"}
     assert sum(j["rule"] == "train_student" for j in jobs) == N_RUNS
 
 
@@ -197,8 +197,10 @@ def test_changing_the_attribution_method_reruns_from_attribution_down(tiny_run):
             assert j["wildcards"]["method"] == "saliency", j  # integrated gradients does not use `reduce`
     trained = {j["wildcards"]["variant"] for j in jobs if j["rule"] == "train_student"}
     assert trained == {"saliency-k2", "masked-k2"}  # masked-k uses saliency's ranking
-    # every evaluation reruns: its teacher-student similarity compares with saliency's top-k
-    assert sum(j["rule"] == "evaluate" for j in jobs) == N_RUNS
+    # every teacher-student similarity reruns (it compares with saliency's top-k); only the
+    # retrained students' evaluations do
+    assert sum(j["rule"] == "similarity" for j in jobs) == N_RUNS
+    assert {j["wildcards"]["variant"] for j in jobs if j["rule"] == "evaluate"} == {"saliency-k2", "masked-k2"}
 
 
 def test_changing_the_teacher_reruns_everything_after_prepare(tiny_run):
@@ -207,11 +209,14 @@ def test_changing_the_teacher_reruns_everything_after_prepare(tiny_run):
     assert [j["wildcards"]["alias"] for j in jobs if j["rule"] == "build_model"] == ["teacher-nano"] * 2
     assert {"teacher_finetune", "teacher_predict", "teacher_predict_shard", "merge_predictions", "attribute",
             "attribute_shard", "merge_attributions", "rationales", "control_rationales", "attribution_html",
-            "train_student", "evaluate", "answer_overlap", "aggregate"} <= rules_of(jobs)
-    assert sum(j["rule"] == "evaluate" for j in jobs) == N_RUNS
-    # students that never see the teacher (labels only; the dataset's own LLM rationales) stay
+            "train_student", "evaluate", "similarity", "similarity_table", "answer_overlap", "aggregate"} <= rules_of(jobs)
+    assert sum(j["rule"] == "similarity" for j in jobs) == N_RUNS
+    # students that never see the teacher (labels only; the dataset's own LLM rationales) stay, and
+    # so do their evaluations: their accuracy depends on the student and the test split only
     trained = {j["wildcards"]["variant"] for j in jobs if j["rule"] == "train_student"}
     assert trained == {"saliency-k2", "integrated_gradients-k2", "masked-k2"}
+    evaluated = {j["wildcards"]["variant"] for j in jobs if j["rule"] == "evaluate"}
+    assert evaluated == trained
 
 
 def test_comments_unused_keys_and_cluster_requests_rerun_nothing(tiny_run):
@@ -400,3 +405,14 @@ def test_train_fractions_add_runs_on_nested_shares(tmp_path):
     full = {s for s in students if "-data" not in s[1]}
     assert len(students) == 3 * len(full)  # each full-data run on two more shares
     assert job_counts(run.stdout)["accuracy_vs_data"] == 1
+
+
+def test_a_standard_student_s_accuracy_does_not_wait_on_the_teacher(tmp_path):
+    """Its evaluation reads the student and the test split only; the teacher-student similarity is
+    its own job."""
+    target = "results/syn-nli/students/student-nano/standard/seed0/metrics.json"
+    dry = snakemake("-n", target, "--configfile", str(TINY), cwd=tmp_path)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    counts = job_counts(dry.stdout)
+    assert counts["evaluate"] == 1 and counts["train_student"] == 1
+    assert not [rule for rule in counts if rule.startswith(("teacher", "attribute", "similarity"))], counts

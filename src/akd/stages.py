@@ -413,13 +413,9 @@ def train_student(model: str, train_examples: str, valid_examples: str, rational
     return {"best_valid_accuracy": result.best_accuracy}
 
 
-def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings: dict,
-             teacher_attributions: str | None = None) -> dict:
+def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings: dict) -> dict:
     """Test accuracy (answers as ``settings["answer"]`` says, :func:`akd.evaluation.answers`; when
-    ranked, the generated answers' accuracy beside it); with the teacher's test attributions, the
-    overlap of top-k words (``settings["similarity"]``: method, k, n; the Jaccard index of the
-    student's and the teacher's top-k positions on n test examples, :func:`akd.analyses.topk_similarity`)."""
-    from .analyses import topk_similarity
+    ranked, the generated answers' accuracy beside it)."""
     from .evaluation import answers
     from .models import load_for, set_threads
     from .tasks import PREFIX_LABEL, dss_correct, is_correct, label_space
@@ -445,12 +441,28 @@ def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings
     strict = sum(map(dss_correct, df["task"], preds, df["label"])) / max(1, len(df))  # DSS's exact match
     metrics = {"accuracy": sum(correct) / max(1, len(correct)), "dss_accuracy": strict, "n": len(df), "answer": how, **extra,
                "best_step": info["best_step"], "best_valid_accuracy": info["best_valid_accuracy"]}
-    sim = settings.get("similarity")
-    if teacher_attributions and sim:
-        teacher = io.read_parquet(teacher_attributions, schemas.ATTRIBUTIONS)
-        metrics.update(topk_similarity(m, tok, df, preds, teacher, prefix, sim))
     io.write_json(metrics, metrics_out)
     return metrics
+
+
+def similarity(model_dir: str, examples: str, predictions: str, teacher_attributions: str, out: str,
+               settings: dict) -> dict:
+    """The overlap of a student's and its teacher's top-k words on test examples
+    (``settings["similarity"]``: method, k, n; the Jaccard index of their top-k positions on the
+    first n, :func:`akd.analyses.topk_similarity`), the student attributed for its own test answers."""
+    from .analyses import topk_similarity
+    from .models import load_for, set_threads
+    from .tasks import PREFIX_LABEL
+
+    set_threads(settings.get("threads"))
+    m, tok = load_for(model_dir, settings)
+    prefix = PREFIX_LABEL if json.loads((Path(model_dir) / "train.json").read_text()).get("multitask") else ""
+    df = read_examples(examples)
+    preds = io.read_parquet(predictions, schemas.EVAL_PREDICTIONS).set_index("id")["prediction"].reindex(df["id"])
+    teacher = io.read_parquet(teacher_attributions, schemas.ATTRIBUTIONS)
+    result = topk_similarity(m, tok, df, list(preds.fillna("")), teacher, prefix, settings["similarity"])
+    io.write_json(result, out)
+    return result
 
 
 # -------------------------------------------------------------------------------- aggregate
@@ -462,28 +474,34 @@ def accuracy_vs_data(accuracy_csv: str, plot_out: str) -> None:
     plot(pd.read_csv(accuracy_csv), plot_out)
 
 
+def similarity_table(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, html_out: str | None = None) -> pd.DataFrame:
+    """``runs``: dataset, variant, seed, predictions and metrics (the run's similarity.json);
+    ``teacher``: dataset and predictions (its test answers, for agreement)."""
+    from .analyses import per_run_table
+    from .analyses import similarity_table as table_of
+    from .report import html_page
+
+    sim = table_of(per_run_table(runs, teacher)).round(2)
+    io.write_text(sim.to_csv(index=False), csv_out)
+    if html_out:
+        io.write_text(html_page("Teacher-student similarity", [("", sim)], "Agreement: share of test examples "
+                                "where the student's answer equals the teacher's (%); top-k Jaccard (%)."), html_out)
+    return sim
+
+
 def aggregate(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, md_out: str, plot_out: str,
-              k_plot_out: str | None = None, similarity_out: str | None = None,
-              references: dict | None = None, html_out: str | None = None,
-              similarity_html_out: str | None = None, significance_out: Sequence[str] | None = None) -> pd.DataFrame:
+              k_plot_out: str | None = None, references: dict | None = None, html_out: str | None = None,
+              significance_out: Sequence[str] | None = None) -> pd.DataFrame:
     """``runs``: dicts with dataset, variant, seed, predictions (path); ``teacher``: dataset, metrics
-    (path) and optionally predictions (the teacher's test predictions, for agreement);
-    ``significance_out``: csv, md and html paths of the paired comparison with ``standard``.
+    (path); ``significance_out``: csv, md and html paths of the paired comparison with ``standard``.
 
     Accuracy is recomputed from each run's saved predictions, not copied from its metrics file.
     """
-    from .analyses import SIGNIFICANCE_NOTE, mark_differences, per_run_table, significance_table, similarity_table
+    from .analyses import SIGNIFICANCE_NOTE, mark_differences, per_run_table, significance_table
     from .report import (accuracy_note, accuracy_table, accuracy_vs_k, bar_chart, html_page, references_table,
                          to_markdown, wide_table, write_table)
 
     per_run = per_run_table(runs, teacher)
-    if similarity_out and "agreement" in per_run:
-        sim = similarity_table(per_run).round(2)
-        io.write_text(sim.to_csv(index=False), similarity_out)
-        if similarity_html_out:
-            io.write_text(html_page("Teacher-student similarity", [("", sim)], "Agreement: share of test examples "
-                                    "where the student's answer equals the teacher's (%); top-k Jaccard (%)."),
-                          similarity_html_out)
     teach = {t["dataset"]: 100.0 * json.loads(Path(t["metrics"]).read_text())["accuracy"] for t in teacher}
     table = accuracy_table(per_run, teach)
     if significance_out:

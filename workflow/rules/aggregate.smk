@@ -1,5 +1,6 @@
 localrules:
     aggregate,
+    similarity_table,
     accuracy_vs_data,
 
 
@@ -9,15 +10,12 @@ rule aggregate:
         predictions=paths(aggregate_runs(), "predictions"),
         metrics=paths(aggregate_runs(), "metrics"),
         teacher_metrics=paths(teacher_metrics(), "metrics"),
-        teacher_predictions=paths(teacher_metrics(), "predictions"),
     output:
         csv=f"{RESULTS}/tables/accuracy.csv",
         md=f"{RESULTS}/tables/accuracy.md",
         html=report(f"{RESULTS}/tables/accuracy.html", caption="../report/accuracy.rst", category="Results"),
         plot=report(f"{RESULTS}/plots/accuracy.png", caption="../report/accuracy_plot.rst", category="Results"),
         k_plot=report(f"{RESULTS}/plots/accuracy_vs_k.png", caption="../report/accuracy_vs_k.rst", category="Results"),
-        similarity=f"{RESULTS}/tables/similarity.csv",
-        similarity_html=report(f"{RESULTS}/tables/similarity.html", caption="../report/similarity.rst", category="Analyses"),
         vs_standard_csv=f"{RESULTS}/tables/accuracy_vs_standard.csv",
         vs_standard_md=f"{RESULTS}/tables/accuracy_vs_standard.md",
         vs_standard_html=report(f"{RESULTS}/tables/accuracy_vs_standard.html", caption="../report/accuracy_vs_standard.rst",
@@ -32,6 +30,27 @@ rule aggregate:
         f"{RESULTS}/logs/aggregate.log",
     script:
         "../scripts/aggregate.py"
+
+
+rule similarity_table:
+    """Teacher-student similarity per dataset and variant: agreement of their test answers and the
+    overlap of their top-k words (mean and std over seeds)."""
+    input:
+        predictions=paths(aggregate_runs(), "predictions"),
+        similarity=paths(aggregate_runs(), "similarity"),
+        teacher_predictions=paths(teacher_metrics(), "predictions"),
+    output:
+        csv=f"{RESULTS}/tables/similarity.csv",
+        html=report(f"{RESULTS}/tables/similarity.html", caption="../report/similarity.rst", category="Analyses"),
+    params:
+        runs=keys(aggregate_runs(), "dataset", "variant", "seed", "task"),
+        teacher=keys(teacher_metrics(), "dataset"),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{RESULTS}/logs/similarity_table.log",
+    script:
+        "../scripts/similarity_table.py"
 
 
 rule accuracy_vs_data:

@@ -319,7 +319,7 @@ def run_dir(r):
 def aggregate_runs():
     return [
         dict(r, task=config["datasets"][r["dataset"]]["task"], predictions=f"{run_dir(r)}/test_predictions.parquet",
-             metrics=f"{run_dir(r)}/metrics.json")
+             metrics=f"{run_dir(r)}/metrics.json", similarity=f"{run_dir(r)}/similarity.json")
         for r in runs()
     ]
 
@@ -472,6 +472,7 @@ def all_targets():
         f"{RESULTS}/tables/accuracy.md",
         f"{RESULTS}/plots/accuracy.png",
         f"{RESULTS}/plots/accuracy_vs_k.png",
+        f"{RESULTS}/tables/similarity.csv",
         *([f"{RESULTS}/plots/accuracy_vs_data.png"] if config["student"].get("train_fractions") else []),
         *teacher_targets(),
     ]

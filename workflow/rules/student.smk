@@ -23,11 +23,11 @@ rule train_student:
 
 
 rule evaluate:
-    """Test accuracy of the best-on-validation checkpoint; predictions saved."""
+    """Test accuracy of the best-on-validation checkpoint; predictions saved. Reads the student and
+    the test split only: a student that never sees the teacher is evaluated without waiting on it."""
     input:
         model=f"{RESULTS}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/model",
         examples=f"{RESULTS}/{{dataset}}/data/test.parquet",
-        teacher_attributions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{CONTROL_METHOD}/test.parquet",
     output:
         predictions=f"{RESULTS}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/test_predictions.parquet",
         metrics=f"{RESULTS}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/metrics.json",
@@ -39,7 +39,7 @@ rule evaluate:
                 if k not in ("similarity_examples", "similarity_k")
             }
             | answer_settings()
-            | {"device": DEVICE, "similarity": similarity_settings()}
+            | {"device": DEVICE}
         ),
     threads: threads_of("student")
     resources:
@@ -50,3 +50,27 @@ rule evaluate:
         f"{RESULTS}/logs/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/evaluate.log",
     script:
         "../scripts/evaluate.py"
+
+
+rule similarity:
+    """Teacher-student similarity of one student: the Jaccard index of its top-k words on test
+    examples and the teacher's (akd.analyses.topk_similarity), apart from `evaluate`, so that a new
+    teacher reruns this, not the student's accuracy."""
+    input:
+        model=f"{RESULTS}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/model",
+        examples=f"{RESULTS}/{{dataset}}/data/test.parquet",
+        predictions=f"{RESULTS}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/test_predictions.parquet",
+        teacher_attributions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{CONTROL_METHOD}/test.parquet",
+    output:
+        f"{RESULTS}/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/similarity.json",
+    params:
+        settings=as_params({"device": DEVICE, "similarity": similarity_settings()}),
+    threads: threads_of("student")
+    resources:
+        **resources_of("student"),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{RESULTS}/logs/{{dataset}}/students/{STUDENT}/{{variant}}/seed{{seed}}/similarity.log",
+    script:
+        "../scripts/similarity.py"

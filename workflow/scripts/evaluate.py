@@ -3,4 +3,4 @@ from akd.smk import job, settings
 
 with job(snakemake):
     stages.evaluate(snakemake.input.model, snakemake.input.examples, snakemake.output.predictions,
-                    snakemake.output.metrics, settings(snakemake), snakemake.input.teacher_attributions)
+                    snakemake.output.metrics, settings(snakemake))
