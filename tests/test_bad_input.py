@@ -445,8 +445,8 @@ def test_a_misspelled_variant_names_the_valid_ones():
     documented("misspelled variant", str(caught.value))
     assert str(caught.value).splitlines()[1].strip() == (
         "student.variants[1]: 'salency' is not one of standard, saliency, random, masked, llm, cot, seqkd, "
-        "seqkd-saliency, or a per-k kind at one k (saliency-k5, random-k5, masked-k5, seqkd-saliency-k5); "
-        "did you mean 'saliency'?")
+        "seqkd-saliency, kd, kd-saliency, or a per-k kind at one k (saliency-k5, random-k5, masked-k5, "
+        "seqkd-saliency-k5, kd-saliency-k5); did you mean 'saliency'?")
 
 
 def test_a_misspelled_enum_value_suggests_the_likely_one():

@@ -18,7 +18,8 @@ from workflow_helpers import ROOT, TINY, job_counts, path_env, planned_jobs, sna
 
 TOOLS = ("sbatch", "squeue", "sacct", "scontrol", "sacctmgr", "srun", "sinfo", "scancel")
 GPU_RULES = {"teacher_finetune", "teacher_predict", "teacher_predict_shard", "attribute", "attribute_shard",
-             "teacher_cot", "teacher_cot_shard", "faithfulness", "train_student", "evaluate", "similarity"}
+             "teacher_cot", "teacher_cot_shard", "faithfulness", "train_student", "evaluate", "similarity",
+             "teacher_logits", "teacher_logits_shard"}
 
 
 def fake_slurm(tmp_path: Path) -> dict:
@@ -96,7 +97,7 @@ def test_modern_config_plans_with_one_gpu_per_model_job(tmp_path, paper_offline)
                     str(paper_offline), cwd=tmp_path, env=fake_slurm(tmp_path))
     assert run.returncode == 0, run.stderr[-3000:]
     counts = job_counts(run.stdout)
-    assert counts["train_student"] == 4 * 17 * 3 and "teacher_finetune" not in counts and "shrink_model" not in counts
+    assert counts["train_student"] == 4 * (17 + 6) * 3 and "teacher_finetune" not in counts and "shrink_model" not in counts
     jobs = planned_jobs(run.stdout)
     for j in jobs:
         if j["rule"] in GPU_RULES:

@@ -56,11 +56,13 @@ def test_accuracy_vs_k_keeps_seqkd_and_smaller_data_runs_out_of_the_saliency_lin
         return real(self, x, y, *a, label=label, **k)
 
     monkeypatch.setattr(matplotlib.axes.Axes, "errorbar", spy)
-    per_run = pd.DataFrame({"dataset": ["d"] * 5,
-                            "variant": ["saliency-k5", "seqkd-saliency-k5", "saliency-k5-data0.25", "random-k5", "standard"],
-                            "seed": [0] * 5, "accuracy": [50.0, 30.0, 10.0, 45.0, 40.0]})
+    per_run = pd.DataFrame({"dataset": ["d"] * 6,
+                            "variant": ["saliency-k5", "seqkd-saliency-k5", "saliency-k5-data0.25", "random-k5", "standard",
+                                        "kd-saliency-k5"],
+                            "seed": [0] * 6, "accuracy": [50.0, 30.0, 10.0, 45.0, 40.0, 35.0]})
     accuracy_vs_k(per_run, str(tmp_path / "k.png"))
-    assert lines == {"saliency": ([5], [50.0]), "seqkd-saliency": ([5], [30.0]), "random": ([5], [45.0])}
+    assert lines == {"saliency": ([5], [50.0]), "seqkd-saliency": ([5], [30.0]), "random": ([5], [45.0]),
+                     "kd-saliency": ([5], [35.0])}
 
 
 def test_attribution_page_greys_punctuation_and_shows_tiny_log_probs():

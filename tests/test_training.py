@@ -107,7 +107,7 @@ def die(step):
 
 res = train(model, tok, rows, valid, "nli", cfg, multitask=True, show_progress=False, log=lambda s: None,
             state_dir=state_dir or None, on_step=die)
-print(json.dumps({"history": res.history, "resumed_from": res.resumed_from,
+print(json.dumps({"history": res.history, "resumed_from": res.resumed_from, "curve": res.curve,
                   "checksum": float(sum(p.double().sum() for p in model.parameters()))}))
 """
 
@@ -140,6 +140,10 @@ def test_killed_training_resumes_and_matches_an_uninterrupted_run(model_dir, tmp
     assert [h["valid_accuracy"] for h in r["history"]] == [h["valid_accuracy"] for h in s["history"]]
     assert [h["loss"] for h in r["history"]] == pytest.approx([h["loss"] for h in s["history"]], rel=1e-6)
     assert r["checksum"] == pytest.approx(s["checksum"], rel=1e-9)
+    # the curve survives the kill: every step once, the losses of the uninterrupted run
+    assert [c["step"] for c in r["curve"]] == list(range(1, 21))
+    for name in ("lr", "label_loss", "rationale_loss", "tokens"):
+        assert [c[name] for c in r["curve"]] == pytest.approx([c[name] for c in s["curve"]], rel=1e-6), name
 
 
 def test_accumulation_equals_one_big_batch(tiny_model):
@@ -269,36 +273,49 @@ def test_shares_of_the_training_data_are_nested_and_the_same_for_every_run():
     assert [r.input for r in standard] == [r.input for r in saliency] == list(quarter["input"]) and multitask
 
 
-def _hf_batch_loss(model, tok, rows, w, prefix="predict: "):
-    """The whole batch's loss computed independently (the mean cross-entropy over every target
-    token of the batch: T5's own loss; the causal shift written out): (1 - w) * label + w * rationale, the
-    rationale task over the rows that have one (0 when none has)."""
+def _hf_target_logits(model, tok, sources, targets):
+    """The logits at every target token of the rows, row by row, and the tokens, computed
+    independently (T5: its decoder fed the shifted labels; decoder-only: lm-eval's pair rule, the
+    causal shift written out)."""
     from lm_eval_rule import pair_ids
 
+    if model.config.is_encoder_decoder:
+        enc = tok(sources, return_tensors="pt", padding=True)
+        lab = tok(text_target=targets, return_tensors="pt", padding=True)["input_ids"]
+        lab[lab == tok.pad_token_id] = -100
+        logits = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], labels=lab).logits
+        return logits[lab >= 0], lab[lab >= 0]
+    seqs = [pair_ids(tok, s, " " + t, False) for s, t in zip(sources, targets)]
+    n = max(len(p) + len(c) + 1 for p, c in seqs)
+    ids = torch.full((len(seqs), n), tok.pad_token_id or 0)
+    mask = torch.zeros((len(seqs), n), dtype=torch.long)
+    lab = torch.full((len(seqs), n), -100)
+    for i, (p, c) in enumerate(seqs):
+        r = p + c + [tok.eos_token_id]
+        ids[i, : len(r)], mask[i, : len(r)] = torch.tensor(r), 1
+        lab[i, len(p): len(r)] = torch.tensor(c + [tok.eos_token_id])
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
+    return logits[lab[:, 1:] >= 0], lab[:, 1:][lab[:, 1:] >= 0]
+
+
+def _hf_task_losses(model, tok, rows, prefix="predict: "):
+    """Each task's loss over the whole batch, computed independently (:func:`_hf_target_logits`; the
+    mean cross-entropy over every target token of the batch): the label task, and the rationale task
+    over the rows that have one (None when none has)."""
+
     def task_loss(sources, targets):
-        if model.config.is_encoder_decoder:
-            enc = tok(sources, return_tensors="pt", padding=True)
-            lab = tok(text_target=targets, return_tensors="pt", padding=True)["input_ids"]
-            lab[lab == tok.pad_token_id] = -100
-            return model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], labels=lab).loss
-        seqs = [pair_ids(tok, s, " " + t, False) for s, t in zip(sources, targets)]
-        n = max(len(p) + len(c) + 1 for p, c in seqs)
-        ids = torch.full((len(seqs), n), tok.pad_token_id or 0)
-        mask = torch.zeros((len(seqs), n), dtype=torch.long)
-        lab = torch.full((len(seqs), n), -100)
-        for i, (p, c) in enumerate(seqs):
-            r = p + c + [tok.eos_token_id]
-            ids[i, : len(r)], mask[i, : len(r)] = torch.tensor(r), 1
-            lab[i, len(p): len(r)] = torch.tensor(c + [tok.eos_token_id])
-        # the model's own loss casts the logits to float32: the same mean, written out in float64
-        logits = model(input_ids=ids, attention_mask=mask).logits
-        return torch.nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1), lab[:, 1:].flatten())
+        return torch.nn.functional.cross_entropy(*_hf_target_logits(model, tok, sources, targets))
 
     label = task_loss([prefix + r.input for r in rows], [r.label for r in rows])
     explained = [r for r in rows if r.rationale is not None]
-    if not explained:
-        return (1 - w) * label
-    return (1 - w) * label + w * task_loss(["explain: " + r.input for r in explained], [r.rationale for r in explained])
+    rationale = task_loss(["explain: " + r.input for r in explained], [r.rationale for r in explained]) if explained else None
+    return label, rationale
+
+
+def _hf_batch_loss(model, tok, rows, w, prefix="predict: "):
+    """(1 - w) * label + w * rationale, as :func:`_hf_task_losses` computes them (rationale 0 when no row has one)."""
+    label, rationale = _hf_task_losses(model, tok, rows, prefix)
+    return (1 - w) * label + (w * rationale if rationale is not None else 0)
 
 
 @pytest.mark.parametrize("arch", ["t5-nano", "llama-nano"])
@@ -318,13 +335,17 @@ def test_the_gradient_of_a_batch_does_not_depend_on_the_micro_batch_size(tiny_mo
     rows[5].label = "neutral neutral neutral"  # a longer label
     w = 0.3
     model.zero_grad()
-    _hf_batch_loss(model, tok, rows, w).backward()
+    label, rationale = _hf_task_losses(model, tok, rows)
+    ((1 - w) * label + w * rationale).backward()
     want = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
     for micro in (1, 2, 4, 8):
         model.zero_grad()
         cfg = TrainConfig(steps=1, batch_size=8, micro_batch_size=micro, rationale_weight=w, precision="float32",
                           max_target_tokens=256)  # nothing cut: the reference cuts nothing
-        step_gradients(model, tok, rows, cfg, multitask=True, micro=micro, label_prefix="predict: ")
+        losses = step_gradients(model, tok, rows, cfg, multitask=True, micro=micro, label_prefix="predict: ")
+        assert losses.label == pytest.approx(label.item(), rel=1e-9)  # each task's loss as the curve logs it
+        assert losses.rationale == pytest.approx(rationale.item(), rel=1e-9)
+        assert losses.total == pytest.approx(((1 - w) * label + w * rationale).item(), rel=1e-9)
         for n, p in model.named_parameters():
             if n in want:
                 torch.testing.assert_close(p.grad, want[n], rtol=1e-6, atol=1e-9, msg=f"{n}, micro {micro}")
@@ -364,3 +385,92 @@ def test_a_resume_whose_inputs_changed_starts_afresh(tiny_model, tmp_path):
         next(moved.parameters()).add_(0.01)
     assert train(moved, tok, other, rows[:4], "nli", cfg, True, show_progress=False, log=said.append,
                  state_dir=tmp_path).resumed_from == 0
+
+
+@pytest.mark.parametrize("multitask", [True, False])
+def test_every_step_goes_into_the_training_curve_beside_the_model(tiny_model, tmp_path, multitask):
+    """train_log.parquet: a row per step with the learning rate of the schedule (linear warm-up over
+    2 steps, then linear decay), the validation accuracy at the evaluated steps only (those of
+    train.json's history), each task's loss and their weighted sum, the tokens."""
+    from akd.training import result_info, save_trained
+
+    model, tok = copy.deepcopy(tiny_model[0]), tiny_model[1]
+    cfg = TrainConfig(steps=5, batch_size=4, lr=1e-3, warmup_steps=2, eval_every=2, max_new_tokens=4,
+                      rationale_weight=0.3)
+    res = train(model, tok, _rows(40, "train"), _rows(6, "valid"), "nli", cfg, multitask, show_progress=False)
+    save_trained(model, tok, tmp_path / "model", result_info(res), result=res)
+    curve = io.read_parquet(tmp_path / "model" / schemas.TRAIN_LOG_FILE, schemas.TRAIN_LOG)
+    assert curve["step"].tolist() == [1, 2, 3, 4, 5]
+    assert curve["lr"].tolist() == pytest.approx([1e-3 * f for f in (0.5, 1.0, 1.0, 2 / 3, 1 / 3)])
+    evaluated = curve.dropna(subset=["valid_accuracy"])
+    assert evaluated["step"].tolist() == [h["step"] for h in res.history] == [2, 4, 5]
+    assert evaluated["valid_accuracy"].tolist() == [h["valid_accuracy"] for h in res.history]
+    assert (curve["label_loss"] > 0).all() and (curve["tokens"] > 0).all() and (curve["tokens_per_second"] > 0).all()
+    if multitask:
+        assert curve["loss"].tolist() == pytest.approx((0.7 * curve["label_loss"] + 0.3 * curve["rationale_loss"]).tolist())
+    else:
+        assert curve["rationale_loss"].isna().all()
+        assert curve["loss"].tolist() == pytest.approx(curve["label_loss"].tolist())
+
+
+@pytest.mark.parametrize("arch", ["t5-nano", "llama-nano"])
+@pytest.mark.parametrize("top", [None, 5])
+def test_logit_distillation_trains_on_the_teachers_distributions(tiny_models, arch, top):
+    """kd: the label task's loss is (1 - a) * CE + a * T^2 * KL(p_teacher^T || q_student^T), each a
+    mean over the batch's label tokens, at any micro-batch size: the gradient against the full
+    softmaxes written out in float64 (the teacher: another copy of the model, its weights perturbed;
+    all its tokens kept, or its 5 most probable and the rest, against the coarsened softmaxes)."""
+    from akd.kd import sparse_teacher
+    from akd.training import step_gradients
+
+    model, tok = tiny_models[arch]
+    model = copy.deepcopy(model).double().requires_grad_(True)
+    teacher = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in teacher.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    base = generate("nli", 6, 7, "train")
+    rows = [Example(e["input"], e["label"], e["llm_rationale"]) for e in base]
+    rows[1].rationale = None
+    a, t, w = 0.7, 2.0, 0.4
+    V = model.config.vocab_size
+    for r in rows:  # the teacher's distributions over this row's label tokens, as the teacher stage keeps them
+        logits, ids = _hf_target_logits(teacher, tok, ["predict: " + r.input], [r.label])
+        top_ids, logp, rest = sparse_teacher(logits.detach(), top or V, t)
+        r.teacher = {"label_ids": ids.tolist(), "top_ids": list(top_ids.numpy()), "top_logprobs": list(logp.numpy()),
+                     "rest_logprob": rest.numpy()}
+    model.zero_grad()
+    s_logits, targets = _hf_target_logits(model, tok, ["predict: " + r.input for r in rows], [r.label for r in rows])
+    t_logits, _ = _hf_target_logits(teacher, tok, ["predict: " + r.input for r in rows], [r.label for r in rows])
+    p, logq = torch.softmax(t_logits.detach() / t, -1), torch.log_softmax(s_logits / t, -1)
+    if top:  # coarsened: each row's 5 kept tokens, then the rest
+        kept = p.topk(top, -1).indices
+        rest_p = 1 - p.gather(-1, kept).sum(-1, keepdim=True)
+        rest_q = (1 - logq.exp().gather(-1, kept).sum(-1, keepdim=True)).log()
+        p, logq = torch.cat([p.gather(-1, kept), rest_p], -1), torch.cat([logq.gather(-1, kept), rest_q], -1)
+    kl = (p * (p.log() - logq)).sum(-1).mean()
+    ce = torch.nn.functional.cross_entropy(s_logits, targets)
+    _, rationale = _hf_task_losses(model, tok, rows)
+    ((1 - w) * ((1 - a) * ce + a * t * t * kl) + w * rationale).backward()
+    want = {n: q.grad.clone() for n, q in model.named_parameters() if q.grad is not None}
+    for micro in (1, 4, 6):
+        model.zero_grad()
+        cfg = TrainConfig(steps=1, batch_size=6, rationale_weight=w, precision="float32", max_target_tokens=256,
+                          kd={"alpha": a, "temperature": t, "divergence": "forward"})
+        losses = step_gradients(model, tok, rows, cfg, multitask=True, micro=micro, label_prefix="predict: ")
+        assert losses.kd == pytest.approx(kl.item(), rel=1e-9) and losses.label == pytest.approx(ce.item(), rel=1e-9)
+        for n, q in model.named_parameters():
+            if n in want:
+                torch.testing.assert_close(q.grad, want[n], rtol=1e-6, atol=1e-9, msg=f"{n}, micro {micro}")
+
+
+def test_logit_distillation_refuses_label_tokens_that_are_not_the_students(tiny_model):
+    from akd.training import step_gradients
+
+    model, tok = tiny_model
+    row = Example("premise </s> hypothesis", "neutral", None,
+                  teacher={"label_ids": [5, 6], "top_ids": [np.arange(3)] * 2, "top_logprobs": [np.zeros(3)] * 2,
+                           "rest_logprob": np.zeros(2)})
+    cfg = TrainConfig(steps=1, batch_size=1, kd={"alpha": 0.5, "temperature": 1.0, "divergence": "forward"})
+    with pytest.raises(ValueError, match="not the student's"):
+        step_gradients(model, tok, [row], cfg, multitask=False, micro=1)

@@ -48,6 +48,21 @@ def test_seqkd_runs_learn_the_teachers_answers():
         "standard", "seqkd", "saliency-k1", "seqkd-saliency-k1"]
 
 
+def test_kd_runs_learn_the_teachers_distributions():
+    names = run_names(["kd", "kd-saliency", "seqkd-saliency-k2"], ["saliency", "integrated_gradients"], [1])
+    assert names == ["kd", "kd-saliency-k1", "kd-integrated_gradients-k1", "seqkd-saliency-k2",
+                     "seqkd-integrated_gradients-k2"]
+    pattern = re.compile(wildcard(["saliency", "integrated_gradients"]))
+    for name in names + ["kd-saliency-k1-data0.5"]:
+        assert pattern.fullmatch(name) and parse(name, ["saliency", "integrated_gradients"]).name == name
+    run = parse("kd-integrated_gradients-k1", ["saliency", "integrated_gradients"])
+    assert (run.kind.name, run.source, run.k, run.kind.labels, run.kind.logits) == (
+        "kd-saliency", "integrated_gradients", 1, "gold", True)
+    assert parse("kd").kind.logits and not parse("kd").kind.multitask and parse("kd").kind.needs_teacher
+    assert not parse("seqkd-saliency-k2").kind.logits and not parse("saliency-k2").kind.logits
+    assert not pattern.fullmatch("kd-random-k3")  # controls keep the gold labels alone
+
+
 def test_report_order_puts_labels_first_then_by_k_then_llm():
     names = ["llm", "random-k3", "saliency-k3", "standard", "saliency-k1", "masked-k1"]
     assert sorted(names, key=sort_key) == ["standard", "saliency-k1", "masked-k1", "saliency-k3", "random-k3", "llm"]

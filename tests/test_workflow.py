@@ -55,6 +55,12 @@ def test_tiny_config_end_to_end(tiny_run):
             assert (run_dir / "model" / "config.json").exists()
             preds = io.read_parquet(run_dir / "test_predictions.parquet", schemas.EVAL_PREDICTIONS)
             assert len(preds) == 40
+            curve = io.read_parquet(run_dir / "model" / schemas.TRAIN_LOG_FILE, schemas.TRAIN_LOG)
+            assert curve["step"].tolist() == list(range(1, 11))  # student.train.steps
+            assert curve.dropna(subset=["valid_accuracy"])["step"].tolist() == [5, 10]  # eval_every
+        teacher_curve = io.read_parquet(res / ds / "teacher/teacher-nano/model" / schemas.TRAIN_LOG_FILE, schemas.TRAIN_LOG)
+        assert len(teacher_curve) == 30 and teacher_curve["rationale_loss"].isna().all()  # its fine-tuning
+        assert (res / f"plots/training_curves/{ds}.png").stat().st_size > 1000
     table = pd.read_csv(res / "tables/accuracy.csv")
     assert set(table["dataset"]) == {"syn-nli", "syn-math"}
     assert set(table["variant"]) == set(variants)
@@ -171,7 +177,7 @@ N_RUNS = 2 * 5  # datasets x variants (standard, saliency-k2, integrated_gradien
 def test_adding_a_k_reruns_only_that_k(tiny_run):
     jobs = plan_after_edit(tiny_run, lambda c: c["rationales"].update(k=[2, 3]))
     assert rules_of(jobs) == {"rationales", "control_rationales", "train_student", "evaluate", "similarity",
-                              "similarity_table", "answer_overlap", "aggregate"}
+                              "similarity_table", "answer_overlap", "aggregate", "training_curves"}
     for j in jobs:
         if j["rule"] in ("rationales", "control_rationales"):
             assert j["wildcards"]["k"] == "3" and j["wildcards"]["split"] == "train"
@@ -182,7 +188,8 @@ def test_adding_a_k_reruns_only_that_k(tiny_run):
 
 def test_changing_the_student_learning_rate_reruns_students_only(tiny_run):
     jobs = plan_after_edit(tiny_run, lambda c: c["student"]["train"].update(lr=0.004))
-    assert rules_of(jobs) == {"train_student", "evaluate", "similarity", "similarity_table", "aggregate"}
+    assert rules_of(jobs) == {"train_student", "evaluate", "similarity", "similarity_table", "aggregate",
+                              "training_curves"}
     assert sum(j["rule"] == "train_student" for j in jobs) == N_RUNS
 
 
@@ -219,6 +226,48 @@ def test_changing_the_teacher_reruns_everything_after_prepare(tiny_run):
     assert evaluated == trained
 
 
+def test_logit_distilled_students_run_on_top_of_a_finished_run(tiny_run, tmp_path):
+    """Adding kd and kd-saliency to a finished run makes the teacher's distributions (syn-math's train
+    in its two shards, merged) and those students only; their curves log the divergence. Then
+    student.kd.alpha reruns the kd students alone, and kd.top the teacher's distributions too."""
+    workdir, run, _ = tiny_run
+    assert run.returncode == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(workdir, copy, symlinks=True)  # keeps mtimes: nothing else is out of date
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["student"]["variants"] += ["kd", "kd-saliency"]
+    path = copy / "kd.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    dry = snakemake("-n", "--configfile", str(path), cwd=copy)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    jobs = planned_jobs(dry.stdout)
+    assert rules_of(jobs) == {"teacher_logits", "teacher_logits_shard", "merge_logits", "train_student", "evaluate",
+                              "similarity", "similarity_table", "aggregate", "training_curves"}
+    kd_runs = {"kd", "kd-saliency-k2", "kd-integrated_gradients-k2"}
+    assert sorted(j["wildcards"]["variant"] for j in jobs if j["rule"] == "train_student") == sorted([*kd_runs] * 2)
+    real = snakemake("--cores", "2", "--configfile", str(path), cwd=copy)
+    assert real.returncode == 0, (real.stdout + real.stderr)[-4000:]
+    res = copy / "results"
+    for ds in ("syn-nli", "syn-math"):
+        logits = io.read_parquet(res / ds / "teacher/teacher-nano/logits/train.parquet", schemas.TEACHER_LOGITS)
+        train = io.read_parquet(res / ds / "data/train.parquet", schemas.EXAMPLES)
+        assert list(logits["id"]) == list(train["id"]) and all(len(t) == 20 for r in logits["top_ids"] for t in r)
+        for v in kd_runs:
+            curve = io.read_parquet(res / ds / "students/student-nano" / v / "seed0/model" / schemas.TRAIN_LOG_FILE,
+                                    schemas.TRAIN_LOG)
+            assert curve["kd_divergence"].notna().all() and (curve["kd_divergence"] >= 0).all()
+    assert kd_runs <= set(pd.read_csv(res / "tables/accuracy.csv")["variant"])
+    for edit, rules in ((dict(alpha=0.9), {"train_student", "evaluate", "similarity", "similarity_table", "aggregate",
+                                           "training_curves"}),
+                        (dict(top=5), {"teacher_logits", "teacher_logits_shard", "merge_logits", "train_student",
+                                       "evaluate", "similarity", "similarity_table", "aggregate", "training_curves"})):
+        cfg["student"]["kd"] = edit
+        path.write_text(yaml.safe_dump(cfg))
+        jobs = planned_jobs(snakemake("-n", "--configfile", str(path), cwd=copy).stdout)
+        assert rules_of(jobs) == rules, edit
+        assert {j["wildcards"]["variant"] for j in jobs if j["rule"] == "train_student"} == kd_runs, edit
+
+
 def test_comments_unused_keys_and_cluster_requests_rerun_nothing(tiny_run):
     workdir, _, _ = tiny_run
     text = TINY.read_text().replace("device: cpu", "device: cpu   # an edited comment")
@@ -244,10 +293,11 @@ def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
     run = snakemake("-n", "--configfile", str(ROOT / "configs/paper.yaml"), str(paper_offline), cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
     counts = job_counts(run.stdout)
-    # 4 datasets x (standard, llm, cot, seqkd + saliency and seqkd-saliency at 2 methods x 5 k + random,
-    # masked at 5 k) x 3 seeds x 4 training-data shares
-    runs = 4 * (4 + 2 * 2 * 5 + 2 * 5) * 3 * 4
-    assert counts["train_student"] == runs == 1632 and counts["evaluate"] == runs
+    # 4 datasets x (standard, llm, cot, seqkd, kd + saliency and seqkd-saliency at 2 methods x 5 k +
+    # kd-saliency at 2 methods x k 5 + random, masked at 5 k) x 3 seeds x 4 training-data shares
+    runs = 4 * (5 + 2 * 2 * 5 + 2 + 2 * 5) * 3 * 4
+    assert counts["train_student"] == runs == 1776 and counts["evaluate"] == runs
+    assert counts["teacher_logits"] + counts.get("merge_logits", 0) == 4  # one table of distributions per dataset
     assert counts["rationales"] == 4 * 2 * 5 and counts["control_rationales"] == 40
     # train (rationales, per method) + test (similarity); e-SNLI's train split in 32 shards, merged
     assert counts["prepare"] == 4 and counts["attribute"] == 3 * 2 + 4 and counts["attribute_shard"] == 2 * 32

@@ -224,7 +224,8 @@ def accuracy_vs_k(per_run: pd.DataFrame, path: str):
         runs = [parse(v) for v in sub["variant"]]
         # one line per rationale source and label kind (saliency vs seqkd-saliency), full data only
         # (the shares have their own plot)
-        fam = sub.assign(family=[f"seqkd-{r.source}" if r.kind.labels == "teacher" else r.source for r in runs],
+        fam = sub.assign(family=[f"seqkd-{r.source}" if r.kind.labels == "teacher" else f"kd-{r.source}"
+                                 if r.kind.logits else r.source for r in runs],
                          k=[r.k for r in runs], full=[r.fraction == 1.0 for r in runs])
         fam = fam[fam["full"]].dropna(subset=["k"])
         fam["k"] = fam["k"].astype(int)

@@ -106,3 +106,36 @@ EVAL_PREDICTIONS = pa.schema(
         ("correct", pa.bool_()),
     ]
 )
+
+
+TRAIN_LOG_FILE = "train_log.parquet"  # beside the trained model (akd.training.save_trained)
+
+#: A training job's curve, one row per optimiser step (TRAIN_LOG_FILE beside its model).
+TRAIN_LOG = pa.schema(
+    [
+        ("step", pa.int64()),
+        ("lr", pa.float64()),  # the learning rate this step used
+        ("loss", pa.float64()),  # the batch's loss as trained ((1 - w) * label + w * rationale)
+        ("label_loss", pa.float64()),  # mean cross-entropy per label token
+        ("rationale_loss", pa.float64()),  # per rationale token; NaN when the run or the batch has none
+        ("kd_divergence", pa.float64()),  # logit distillation: the divergence from the teacher per label token
+        ("tokens", pa.int64()),  # non-padding input and target tokens of the step
+        ("tokens_per_second", pa.float64()),  # over the step's forward, backward and update
+        ("seconds", pa.float64()),  # since the start of training (evaluations included)
+        ("valid_accuracy", pa.float64()),  # where the step ended with an evaluation, else NaN
+    ]
+)
+
+
+#: The teacher's sparse distributions over each training example's label tokens (logit distillation,
+#: akd.kd): per label token (the student's, EOS included), its most probable ids, their
+#: log-probabilities at the distillation temperature and the log of the mass left over.
+TEACHER_LOGITS = pa.schema(
+    [
+        ("id", pa.string()),
+        ("label_ids", pa.list_(pa.int32())),
+        ("top_ids", pa.list_(pa.list_(pa.int32()))),
+        ("top_logprobs", pa.list_(pa.list_(pa.float32()))),
+        ("rest_logprob", pa.list_(pa.float32())),
+    ]
+)

@@ -97,7 +97,7 @@ def finetune_teacher(model: str, train_examples: str, valid_examples: str, out_d
                                  "max_input_tokens": int(settings.get("max_input_tokens", 1024))})
     result = train(m, tok, rows, valid_rows, train_df["task"].iloc[0], cfg, multitask=False, log=log.info,
                    state_dir=state_dir, say=prompts[0].continuation)
-    save_trained(m, tok, out_dir, result_info(result), state_dir)
+    save_trained(m, tok, out_dir, result_info(result), state_dir, result)
     return {"best_valid_accuracy": result.best_accuracy}
 
 
@@ -162,6 +162,47 @@ def teacher_cot(model: str, examples: str, out: str, metrics_out: str | None, se
     io.write_parquet(rows, out, schemas.COT, {"model": model, "settings": settings, "seconds": round(seconds, 2)})
     if metrics_out:
         io.write_json(cot_metrics(rows, seconds), metrics_out)
+
+
+def teacher_logits(model: str, student_model: str, examples: str, out: str, settings: dict,
+                   shard: tuple[int, int] | None = None) -> None:
+    """The teacher's sparse distributions over each training example's label tokens, forced on them
+    in its own prompt (:func:`akd.kd.teacher_distributions`), for the logit-distilled students;
+    the label tokens are the student's (its tokenizer and target rule, ``settings["student"]``)."""
+    import numpy as np
+
+    from .kd import check_tokenizers, teacher_distributions
+    from .models import is_decoder_only, load_for, set_threads, tokenizer_for
+    from .progress import progress
+    from .scoring import encode_prompts
+    from .training import TrainConfig, label_token_ids
+
+    set_threads(settings.get("threads"))
+    df, student, kd = read_examples(examples), settings["student"], settings["kd"]
+    p = teacher_prompts(model, df, settings, examples)
+    tok, s_tok = tokenizer_for(model, settings), tokenizer_for(student_model, student)
+    check_tokenizers(tok, s_tok, settings["model"], student["model"])  # before any weights are loaded
+    targets = label_token_ids(s_tok, list(df["input"]), list(df["label"]), TrainConfig.from_dict(student["train"]),
+                              is_decoder_only(student_model, student))
+    enc = encode_prompts(tok, [q.text for q in p.prompts], int(settings["max_input_tokens"]), "left",
+                         add_special_tokens=not p.settings.chat, scored=False)
+    keep = list(range(len(df)))  # a shard: whole batches of the one job (the teacher's batches, by tokens)
+    if shard is not None:
+        keep = _shard_rows([len(e.ids) + len(t) for e, t in zip(enc, targets)], int(settings.get("batch_size", 32)), shard)
+    df, enc, targets = df.iloc[keep].reset_index(drop=True), [enc[i] for i in keep], [targets[i] for i in keep]
+    m = load_for(model, settings)[0] if len(df) else None
+    t0 = time.time()
+    bar = progress(len(df), "teacher logits", "ex")
+    dist = teacher_distributions(m, tok, [e.ids for e in enc], targets, int(kd["top"]), float(kd["temperature"]),
+                                 int(settings.get("batch_size", 32)), on_batch=bar.update) if len(df) else []
+    bar.close()
+    table = pd.DataFrame({"id": df["id"], **{k: [d[k] for d in dist] for k in schemas.TEACHER_LOGITS.names[1:]}})
+    rest = float(np.mean([np.exp(r).mean() for r in table["rest_logprob"]])) if len(table) else 0.0
+    log.info("teacher logits: %d examples, top %d; mean mass left over %.4f; %d prompts cut", len(table),
+             int(kd["top"]), rest, sum(e.truncated for e in enc))
+    io.write_parquet(table, out, schemas.TEACHER_LOGITS, {"model": model, "settings": settings, "mean_rest_mass": rest,
+                                                          "truncated": sum(e.truncated for e in enc),
+                                                          "seconds": round(time.time() - t0, 2)})
 
 
 def teacher_check(dataset: str, split_metrics: dict[str, str], out: str, max_unparsed: float, accept: bool) -> dict:
@@ -385,22 +426,27 @@ def plausibility_table(items: Sequence[dict], csv_out: str, md_out: str, html_ou
 # ---------------------------------------------------------------------------------- student
 
 def train_student(model: str, train_examples: str, valid_examples: str, rationale_file: str | None, out_dir: str,
-                  variant: str, settings: dict, teacher_labels: str | None = None) -> dict:
+                  variant: str, settings: dict, teacher_labels: str | None = None, teacher_logits: str | None = None) -> dict:
     """One student run: the variant's training rows (labels, or the teacher's answers on train
-    for the seqkd kinds, and rationales when it has them), trained from ``model``; the best
-    checkpoint on validation accuracy (gold labels) is saved."""
+    for the seqkd kinds, the teacher's distributions on the labels for the kd kinds, and rationales
+    when it has them), trained from ``model``; the best checkpoint on validation accuracy (gold
+    labels) is saved."""
     from .models import load_for, set_threads
     from .tasks import label_space
     from .training import Example, TrainConfig, result_info, run_examples, save_trained, seed_everything, train
     from .variants import parse
 
     set_threads(settings.get("threads"))
-    cfg = TrainConfig.from_dict({**settings["train"], "seed": int(settings["seed"])})
+    cfg = TrainConfig.from_dict({**settings["train"], "seed": int(settings["seed"]), "kd": settings.get("kd")})
     df = read_examples(train_examples)
     schema = schemas.COT if parse(variant).kind.rationale == "cot" else schemas.RATIONALES
     table = io.read_parquet(rationale_file, schema) if rationale_file else None
     teacher = io.read_parquet(teacher_labels, schemas.PREDICTIONS) if teacher_labels else None
     rows, multitask = run_examples(df, variant, table, teacher, int(settings.get("subset_seed", 0)), log=log.info)
+    if teacher_logits:  # the kd kinds: each row with the teacher's distributions over its label tokens
+        by_id = io.read_parquet(teacher_logits, schemas.TEACHER_LOGITS).set_index("id").to_dict("index")
+        for r in rows:
+            r.teacher = by_id[r.id]
     valid = read_examples(valid_examples)
     valid_rows = [Example(r.input, r.label, choices=label_space(r.task, r.choices)) for r in valid.itertuples()]
     seed_everything(cfg.seed)
@@ -409,7 +455,7 @@ def train_student(model: str, train_examples: str, valid_examples: str, rational
     result = train(m, tok, rows, valid_rows, df["task"].iloc[0], cfg, multitask=multitask, log=log.info,
                    state_dir=state_dir)
     save_trained(m, tok, out_dir, {"variant": variant, "multitask": multitask, **result_info(result),
-                                   "settings": settings}, state_dir)
+                                   "settings": settings}, state_dir, result)
     return {"best_valid_accuracy": result.best_accuracy}
 
 
@@ -472,6 +518,13 @@ def accuracy_vs_data(accuracy_csv: str, plot_out: str) -> None:
     from .report import accuracy_vs_data as plot
 
     plot(pd.read_csv(accuracy_csv), plot_out)
+
+
+def training_curves(runs: Sequence[dict], dataset: str, plot_out: str) -> None:
+    """The plot of one dataset's student training curves (``runs``: variant, seed and model folder)."""
+    from .curves import curves_table, plot_curves
+
+    plot_curves(curves_table(runs, log.warning), f"Student training on {dataset}", plot_out)
 
 
 def similarity_table(runs: Sequence[dict], teacher: Sequence[dict], csv_out: str, html_out: str | None = None) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from .kd import float_logits as _float, target_logits
 from .precision import autocast
 from .progress import progress
 from .evaluation import answers
@@ -54,6 +55,9 @@ class TrainConfig:
     precision: str = "auto"  # auto (bf16 autocast on a GPU) | float32 | bf16 (see akd.precision)
     answer: str = "generate"  # validation answers: generate | rank (over each example's label space)
     normalise: str = "sum"  # rank by summed log-prob | tokens | chars (see akd.scoring.choose)
+    # logit distillation of the label task: {alpha, temperature, divergence} (akd.kd); the rows carry
+    # the teacher's distributions (Example.teacher); None or alpha 0: the gold labels alone
+    kd: dict | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
@@ -70,6 +74,8 @@ class Example:
     label: str
     rationale: str | None = None
     choices: list[str] | None = None  # the label space, for answers chosen by rank
+    teacher: dict | None = None  # its label tokens' sparse teacher distributions (logit distillation: akd.kd)
+    id: str | None = None  # the example's id in its split
 
 
 @dataclass
@@ -80,6 +86,18 @@ class TrainResult:
     seconds: float = 0.0
     resumed_from: int = 0
     tokens: int = 0  # non-padding input + target tokens seen
+    curve: list[dict] = field(default_factory=list)  # a row a step: train_log.parquet (akd.schemas.TRAIN_LOG)
+
+
+@dataclass
+class StepLoss:
+    """One batch's loss as trained, each task's mean cross-entropy per target token (the gold label's
+    for the label task, whether or not it also learns the teacher's distributions), its tokens."""
+    total: float
+    label: float
+    rationale: float  # NaN: no rationale task in this batch
+    tokens: int
+    kd: float = math.nan  # the mean divergence from the teacher per label token (logit distillation; else NaN)
 
 
 def seed_everything(seed: int) -> None:
@@ -142,13 +160,9 @@ def causal_batch(tokenizer, sources: list[str], targets: list[str], max_source: 
 
 
 def causal_loss(model, ids, mask, labels, reduction: str = "mean") -> torch.Tensor:
-    """Cross-entropy over target tokens (their mean, or ``sum``), the output layer computed only at
-    the positions that predict one (the prompt's positions, most of a long input, are never scored)."""
-    hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
-    rows, cols = (labels[:, 1:] >= 0).nonzero(as_tuple=True)  # position t predicts token t + 1
-    logits = model.get_output_embeddings()(hidden[rows, cols])
-    return torch.nn.functional.cross_entropy(logits.float() if logits.dtype != torch.float64 else logits,
-                                             labels[rows, cols + 1], reduction=reduction)
+    """Cross-entropy over a decoder-only batch's target tokens (their mean, or ``sum``)."""
+    logits, targets = target_logits(model, ids, mask, labels)
+    return torch.nn.functional.cross_entropy(_float(logits), targets, reduction=reduction)
 
 
 def target_count(model, labels) -> int:
@@ -156,19 +170,41 @@ def target_count(model, labels) -> int:
     return int((labels[:, 1:] >= 0).sum() if not model.config.is_encoder_decoder else (labels >= 0).sum())
 
 
-def _loss_sum(model, ids, mask, labels) -> torch.Tensor:
-    """The summed cross-entropy of a batch's target tokens."""
-    if not model.config.is_encoder_decoder:
-        return causal_loss(model, ids, mask, labels, reduction="sum")
-    logits = model(input_ids=ids, attention_mask=mask, decoder_input_ids=model._shift_right(labels)).logits
-    return torch.nn.functional.cross_entropy(logits.flatten(0, 1).float() if logits.dtype != torch.float64
-                                             else logits.flatten(0, 1), labels.flatten(), reduction="sum")
+def _loss_sums(model, ids, mask, labels, teacher: Sequence[dict] | None = None, kd: dict | None = None):
+    """The summed cross-entropy of a batch's target tokens, and, given each row's ``teacher`` targets
+    (:func:`teacher_targets`), the summed divergence from them at ``kd``'s temperature (else None)."""
+    logits, targets = target_logits(model, ids, mask, labels)
+    ce = torch.nn.functional.cross_entropy(_float(logits), targets, reduction="sum")
+    if teacher is None:
+        return ce, None
+    from .kd import sparse_divergence
+
+    top_ids, logp, rest = teacher_targets(teacher, labels, logits.device)
+    return ce, sparse_divergence(logits, top_ids, logp, rest, kd["divergence"], kd["temperature"]).sum()
+
+
+def teacher_targets(teacher: Sequence[dict], labels: torch.Tensor, device) -> tuple:
+    """The rows' sparse teacher distributions (``label_ids``, ``top_ids``, ``top_logprobs``,
+    ``rest_logprob``, an entry per label token: akd.schemas.TEACHER_LOGITS) stacked in the order
+    :func:`target_logits` gives the student's, after checking that each row's label tokens are the
+    student's own (the same tokenizer ids, nothing cut by ``max_target_tokens``)."""
+    for row, t in zip(labels, teacher):
+        mine = row[row >= 0].tolist()
+        if mine != list(t["label_ids"]):
+            from .kd import TokenizerMismatch
+
+            raise TokenizerMismatch(f"the teacher's label tokens {list(t['label_ids'])} are not the student's {mine} "
+                             "(another tokenizer, or a label cut at max_target_tokens): logit distillation needs both")
+    top_ids = torch.tensor(np.concatenate([np.stack(t["top_ids"]) for t in teacher]), dtype=torch.long, device=device)
+    logp = torch.tensor(np.concatenate([np.stack(t["top_logprobs"]) for t in teacher]), device=device)
+    rest = torch.tensor(np.concatenate([np.asarray(t["rest_logprob"]) for t in teacher]), device=device)
+    return top_ids, logp, rest
 
 
 def step_gradients(model, tokenizer, batch: Sequence["Example"], cfg: TrainConfig, multitask: bool, micro: int,
-                   label_prefix: str = "", say: Callable[[str], str] = spaced) -> tuple[float, int]:
+                   label_prefix: str = "", say: Callable[[str], str] = spaced) -> StepLoss:
     """Accumulate the gradient of one batch's loss, ``micro`` examples per forward and backward, and
-    return (the loss, the tokens seen).  The loss is that of the whole batch at once, whatever
+    return the loss, each task's, and the tokens seen (:class:`StepLoss`).  The loss is that of the whole batch at once, whatever
     ``micro`` is: ``(1 - w) * L_label + w * L_rationale`` (``L_label`` alone for one task), each
     ``L`` the mean cross-entropy over *all* its target tokens of the batch (each micro-batch's
     summed cross-entropy divided by the batch's token count); ``L_rationale`` is 0 in a batch
@@ -188,17 +224,39 @@ def step_gradients(model, tokenizer, batch: Sequence["Example"], cfg: TrainConfi
     n_label = sum(target_count(model, lab[2]) for lab, _ in parts)
     n_rationale = sum(target_count(model, rat[2]) for _, rat in parts if rat is not None)
     w_label = (1 - cfg.rationale_weight) if multitask else 1.0
-    total, tokens = 0.0, 0
-    for label, rationale in parts:
+    kd = cfg.kd if cfg.kd and cfg.kd.get("alpha", 0) > 0 else None
+    total, tokens, task = 0.0, 0, {"label": 0.0, "rationale": 0.0, "kd": 0.0}
+    for (label, rationale), m0 in zip(parts, range(0, len(batch), micro)):
         with autocast(device, cfg.precision):
-            loss = w_label * _loss_sum(model, *label[:3]) / max(1, n_label)
+            teacher = [r.teacher for r in batch[m0: m0 + micro]] if kd else None
+            ce, divergence = _loss_sums(model, *label[:3], teacher, kd)
+            label_loss = ce / max(1, n_label)
+            task["label"] += label_loss.item()
+            if divergence is not None:  # (1 - a) * CE + a * T^2 * D, each a mean over the batch's label tokens
+                task["kd"] += divergence.item() / max(1, n_label)
+                label_loss = (1 - kd["alpha"]) * label_loss + kd["alpha"] * kd["temperature"] ** 2 * divergence / max(1, n_label)
+            loss = w_label * label_loss
             tokens += label[3]
             if rationale is not None:
-                loss = loss + cfg.rationale_weight * _loss_sum(model, *rationale[:3]) / max(1, n_rationale)
+                rationale_loss = _loss_sums(model, *rationale[:3])[0] / max(1, n_rationale)
+                loss = loss + cfg.rationale_weight * rationale_loss
+                task["rationale"] += rationale_loss.item()
                 tokens += rationale[3]
         loss.backward()
         total += loss.item()
-    return total, tokens
+    return StepLoss(total, task["label"], task["rationale"] if n_rationale else math.nan, tokens,
+                    task["kd"] if kd else math.nan)
+
+
+def label_token_ids(tokenizer, sources: list[str], labels: list[str], cfg: TrainConfig, decoder_only: bool,
+                    say: Callable[[str], str] = spaced) -> list[list[int]]:
+    """Each row's target tokens as the label task learns them (EOS included): what a teacher's
+    distributions must be given over for logit distillation."""
+    out = []
+    for b in range(0, len(sources), 256):
+        labels_tensor = _encode(tokenizer, sources[b: b + 256], labels[b: b + 256], cfg, "cpu", decoder_only, say)[2]
+        out += [row[row >= 0].tolist() for row in labels_tensor]
+    return out
 
 
 def validation_accuracy(model, tokenizer, rows: Sequence[Example], task: str, cfg: TrainConfig, prefix: str) -> float:
@@ -239,14 +297,18 @@ def next_batches(rows: Sequence[Example], cfg: TrainConfig, rng: random.Random,
 def fingerprint(cfg: TrainConfig, multitask: bool, rows: Sequence[Example], valid: Sequence[Example] = (),
                 model=None) -> str:
     """What a saved training state belongs to: the settings, the task flag, every training and
-    validation row (input, label, rationale, choices) and the starting weights (:func:`weights_digest`),
-    so that a rerun whose inputs changed (a new teacher's rationales, a new starting model) never
-    resumes a state made for others."""
+    validation row (input, label, rationale, choices, the teacher's distributions) and the starting
+    weights (:func:`weights_digest`), so that a rerun whose inputs changed (a new teacher's rationales,
+    a new starting model) never resumes a state made for others."""
     d = asdict(cfg) | {"multitask": multitask}
     d.pop("save_every")
     h = hashlib.sha256(json.dumps(d, sort_keys=True).encode())
     for part in (rows, valid):
         h.update(json.dumps([[r.input, r.label, r.rationale, r.choices] for r in part]).encode())
+        for r in part:
+            for name in ("label_ids", "top_ids", "top_logprobs", "rest_logprob") if r.teacher is not None else ():
+                h.update(np.ascontiguousarray(np.stack(r.teacher[name]) if name.startswith("top") else
+                                              np.asarray(r.teacher[name])).tobytes())
         h.update(b"|")
     if model is not None:
         h.update(weights_digest(model).encode())
@@ -353,8 +415,10 @@ def train(
         if not pending:
             pending = next_batches(train_rows, cfg, rng, keys)
         batch = [train_rows[i] for i in pending.pop(0)]
-        total, n = step_gradients(model, tokenizer, batch, cfg, multitask, micro, label_prefix, say)
-        result.tokens += n
+        t_step, lr = time.time(), opt.param_groups[0]["lr"]
+        losses = step_gradients(model, tokenizer, batch, cfg, multitask, micro, label_prefix, say)
+        total = losses.total
+        result.tokens += losses.tokens
         if not math.isfinite(total):
             raise FloatingPointError(f"training loss is {total} at step {step}")
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -363,8 +427,14 @@ def train(
         opt.zero_grad(set_to_none=True)
         bar.set_postfix(loss=f"{total:.3f}")
         bar.update(1)
+        result.curve.append({"step": step, "lr": lr, "loss": total, "label_loss": losses.label,
+                             "rationale_loss": losses.rationale if multitask else math.nan, "kd_divergence": losses.kd,
+                             "tokens": losses.tokens,
+                             "tokens_per_second": losses.tokens / max(time.time() - t_step, 1e-9),
+                             "seconds": round(time.time() - t0, 3), "valid_accuracy": math.nan})
         if step % cfg.eval_every == 0 or step == cfg.steps:
             acc = validation_accuracy(model, tokenizer, valid_rows, task, cfg, label_prefix)
+            result.curve[-1]["valid_accuracy"] = acc
             result.history.append({"step": step, "loss": float(total), "valid_accuracy": acc,
                                    "seconds": round(time.time() - t0, 2)})
             log(f"step {step}: loss {total:.4f}, valid accuracy {acc:.4f}")
@@ -392,15 +462,22 @@ def discard_state(state_dir: str | Path) -> None:
     shutil.rmtree(state_dir, ignore_errors=True)
 
 
-def save_trained(model, tokenizer, out_dir: str | Path, info: dict, state_dir: str | Path | None = None) -> None:
-    """The trained model, its tokenizer and ``train.json`` (history, best step, ...), written
-    atomically; then the saved training state is no longer needed."""
+def save_trained(model, tokenizer, out_dir: str | Path, info: dict, state_dir: str | Path | None = None,
+                 result: TrainResult | None = None) -> None:
+    """The trained model, its tokenizer, ``train.json`` (history, best step, ...) and, given the
+    run's ``result``, its curve (``train_log.parquet``, :func:`curve_table`), written atomically; then
+    the saved training state is no longer needed."""
     from . import io
 
     with io.atomic_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         io.write_json(info, Path(tmp) / "train.json")
+        if result is not None:
+            import pandas as pd
+            from .schemas import TRAIN_LOG, TRAIN_LOG_FILE
+
+            io.write_parquet(pd.DataFrame(result.curve, columns=TRAIN_LOG.names), Path(tmp) / TRAIN_LOG_FILE, TRAIN_LOG)
     if state_dir is not None:
         discard_state(state_dir)
 
@@ -426,12 +503,14 @@ def student_examples(examples, variant: str, rationales=None, log=print, teacher
     if kind.labels == "teacher":
         examples = teacher_labelled(examples, teacher, variant, log)
     pairs = list(zip(examples["input"], examples["label"]))
+    ids = list(examples["id"])
     if kind.rationale is None:
-        return [Example(i, y) for i, y in pairs], False
+        return [Example(i, y, id=e) for (i, y), e in zip(pairs, ids)], False
     if kind.rationale == "llm":
         if examples["llm_rationale"].isna().all():
             raise ValueError(f"variant {variant!r} needs LLM rationales, and this dataset has none")
-        return [Example(i, y, r if isinstance(r, str) else "") for (i, y), r in zip(pairs, examples["llm_rationale"])], True
+        return [Example(i, y, r if isinstance(r, str) else "", id=e)
+                for (i, y), r, e in zip(pairs, examples["llm_rationale"], ids)], True
     if rationales is None:
         raise ValueError(f"variant {variant!r} needs a rationale file")
     by_id = rationales.set_index("id")["rationale"].to_dict()
@@ -446,7 +525,7 @@ def student_examples(examples, variant: str, rationales=None, log=print, teacher
         log("no training example has a rationale (the teacher answered none): this student learns the label task only")
     elif missing:
         log(f"{missing} of {len(examples)} training examples have no rationale (no parsed teacher answer): label task only")
-    return [Example(i, y, by_id.get(x)) for (i, y), x in zip(pairs, examples["id"])], True
+    return [Example(i, y, by_id.get(x), id=x) for (i, y), x in zip(pairs, ids)], True
 
 
 def data_subset(examples, fraction: float, seed: int = 0):

@@ -30,6 +30,7 @@ class Kind:
     needs_teacher: bool
     description: str
     labels: str = "gold"  # what the label task learns: the gold labels, or the teacher's answers ("teacher")
+    logits: bool = False  # the label task also learns the teacher's token distributions (logit distillation)
 
     @property
     def multitask(self) -> bool:
@@ -49,6 +50,10 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
                                      "distillation, Kim and Rush 2016)", labels="teacher"),
     Kind("seqkd-saliency", "attribution", True, True, "the teacher's answers + its top-k words by each "
                                                       "attribution method", labels="teacher"),
+    Kind("kd", None, False, True, "the labels and the teacher's token distributions on them (logit "
+                                  "distillation, Hinton et al. 2015; student.kd)", logits=True),
+    Kind("kd-saliency", "attribution", True, True, "logit distillation + the teacher's top-k words by each "
+                                                   "attribution method", logits=True),
 ]}
 
 #: The kinds whose rationale file is a control made from one attribution method's scores.
@@ -68,6 +73,8 @@ class Run:
 
 #: The run-name stem of the kinds whose label task learns the teacher's answers (``seqkd-saliency-k3``).
 TEACHER_LABELS = "seqkd-"
+#: The run-name stem of the kinds whose label task learns the teacher's distributions (``kd-saliency-k3``).
+TEACHER_LOGITS = "kd-"
 
 
 def run_names(kinds: Sequence[str], methods: Sequence[str], ks: Sequence[int], has_llm: bool = True) -> list[str]:
@@ -81,7 +88,7 @@ def run_names(kinds: Sequence[str], methods: Sequence[str], ks: Sequence[int], h
         else:
             kind, these_ks = KINDS[name], ks
         if kind.rationale == "attribution":
-            stem = TEACHER_LABELS if kind.labels == "teacher" else ""
+            stem = TEACHER_LABELS if kind.labels == "teacher" else TEACHER_LOGITS if kind.logits else ""
             out += [f"{stem}{m}-k{k}" for m in methods for k in these_ks]
         elif kind.per_k:
             out += [f"{kind.name}-k{k}" for k in these_ks]
@@ -121,7 +128,8 @@ def parse(name: str, methods: Sequence[str] = ()) -> Run:
 
 def _parse(name: str, methods: Sequence[str] = ()) -> Run:
     """``saliency-k3`` -> Run(kind saliency, source saliency, k 3); ``seqkd-saliency-k3`` -> the
-    same rationales with the teacher's answers as labels; ``random-k5`` -> the random control;
+    same rationales with the teacher's answers as labels, ``kd-saliency-k3`` with its distributions
+    on the gold labels; ``random-k5`` -> the random control;
     ``standard`` / ``llm`` / ``seqkd`` -> their kinds.  ``methods``: the attribution methods a name
     may name (any name that is not a kind's is taken for one when empty)."""
     if name in KINDS and not KINDS[name].per_k:
@@ -135,6 +143,8 @@ def _parse(name: str, methods: Sequence[str] = ()) -> Run:
     kind = "saliency"
     if source.startswith(TEACHER_LABELS):
         source, kind = source[len(TEACHER_LABELS):], "seqkd-saliency"
+    elif source.startswith(TEACHER_LOGITS):
+        source, kind = source[len(TEACHER_LOGITS):], "kd-saliency"
     if methods and source not in methods:
         raise ValueError(f"{name!r}: {source!r} is neither a control ({CONTROLS}) nor an attribution method {list(methods)}")
     return Run(name, KINDS[kind], source, k)
@@ -143,7 +153,8 @@ def _parse(name: str, methods: Sequence[str] = ()) -> Run:
 def wildcard(methods: Sequence[str]) -> str:
     """A regular expression matching every run name of these attribution methods."""
     fixed = [k.name for k in KINDS.values() if not k.per_k]
-    rationale_runs = f"({re.escape(TEACHER_LABELS)})?(" + "|".join(map(re.escape, methods)) + ")"
+    stems = f"({re.escape(TEACHER_LABELS)}|{re.escape(TEACHER_LOGITS)})?"
+    rationale_runs = stems + "(" + "|".join(map(re.escape, methods)) + ")"
     runs = "|".join(fixed) + "|(" + "|".join([rationale_runs, *map(re.escape, CONTROLS)]) + r")-k\d+"
     return f"({runs})" + r"(-data0\.\d+)?"
 

@@ -2,6 +2,7 @@ localrules:
     aggregate,
     similarity_table,
     accuracy_vs_data,
+    training_curves,
 
 
 rule aggregate:
@@ -65,3 +66,20 @@ rule accuracy_vs_data:
         f"{RESULTS}/logs/accuracy_vs_data.log",
     script:
         "../scripts/accuracy_vs_data.py"
+
+
+rule training_curves:
+    """Validation accuracy and label loss against step, per variant (each student's train_log.parquet)."""
+    input:
+        models=lambda w: [f"{run_dir(r)}/model" for r in runs() if r["dataset"] == w.dataset],
+    output:
+        report(f"{RESULTS}/plots/training_curves/{{dataset}}.png", caption="../report/training_curves.rst",
+               category="Training", subcategory="{dataset}"),
+    params:
+        runs=lambda w: keys([r for r in runs() if r["dataset"] == w.dataset], "variant", "seed"),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{RESULTS}/logs/training_curves/{{dataset}}.log",
+    script:
+        "../scripts/training_curves.py"

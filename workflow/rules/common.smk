@@ -283,8 +283,23 @@ def teacher_labels_input(wildcards):
     return {"teacher_labels": f"{folder}/train.parquet", "teacher_check": f"{folder}/check.json"}
 
 
+def teacher_logits_input(wildcards):
+    """The teacher's distributions over the training labels, for the logit-distilled runs (kd)."""
+    if not akd.variants.parse(wildcards.variant, METHODS).kind.logits:
+        return {}
+    return {"teacher_logits": f"{RESULTS}/{wildcards.dataset}/teacher/{TEACHER}/logits/train.parquet"}
+
+
+def kd_settings():
+    """student.kd with its defaults (akd.kd): what the logit-distilled runs and teacher_logits use."""
+    kd = dict(config["student"].get("kd") or {})
+    return {"alpha": float(kd.get("alpha", 0.5)), "temperature": float(kd.get("temperature", 1.0)),
+            "divergence": kd.get("divergence", "forward"), "top": int(kd.get("top", 20))}
+
+
 def student_settings(wildcards):
     student = config["student"]
+    kd = kd_settings()
     return as_params(
         {
             "model": model_spec(STUDENT),
@@ -294,7 +309,26 @@ def student_settings(wildcards):
         }
         # the subsets' seed, for the runs on a share of the training split only
         | ({"subset_seed": int(student.get("subset_seed", 0))} if "-data" in wildcards.variant else {})
+        # how the label task learns the teacher's distributions, for the kd runs only
+        | ({"kd": {k: kd[k] for k in ("alpha", "temperature", "divergence")}}
+           if akd.variants.parse(wildcards.variant, METHODS).kind.logits else {})
     )
+
+
+def teacher_logits_settings(dataset):
+    """What teacher_logits uses: the teacher as it answers (its prompts), the kept tokens and
+    temperature, and the student's tokenizer and target limits (the label tokens are the student's)."""
+    teacher = teacher_settings(dataset)
+    keep = ("model", "gguf_file", "trust_remote_code", "template", "format", "choice_answer", "chat", "shots",
+            "shot_seed", "batch_size", "max_input_tokens", "device")
+    student = config["models"][STUDENT]
+    train = config["student"]["train"]
+    return as_params({
+        **{k: teacher[k] for k in keep if k in teacher},
+        "kd": {k: kd_settings()[k] for k in ("top", "temperature")},
+        "student": {"model": model_spec(STUDENT), "trust_remote_code": bool(student.get("trust_remote_code", False)),
+                    "train": {k: train[k] for k in ("max_input_tokens", "max_target_tokens") if k in train}},
+    })
 
 
 def answer_settings():
@@ -473,6 +507,7 @@ def all_targets():
         f"{RESULTS}/plots/accuracy.png",
         f"{RESULTS}/plots/accuracy_vs_k.png",
         f"{RESULTS}/tables/similarity.csv",
+        *[f"{RESULTS}/plots/training_curves/{d}.png" for d in DATASETS],
         *([f"{RESULTS}/plots/accuracy_vs_data.png"] if config["student"].get("train_fractions") else []),
         *teacher_targets(),
     ]

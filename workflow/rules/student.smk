@@ -2,6 +2,7 @@ rule train_student:
     """The two-task student (predict:/explain:), or labels only for `standard`."""
     input:
         unpack(teacher_labels_input),
+        unpack(teacher_logits_input),
         model=lambda w: model_input(w.dataset, STUDENT),
         train=f"{RESULTS}/{{dataset}}/data/train.parquet",
         valid=f"{RESULTS}/{{dataset}}/data/valid.parquet",

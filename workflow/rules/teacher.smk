@@ -6,6 +6,7 @@ localrules:
     merge_predictions,
     merge_attributions,
     merge_cot,
+    merge_logits,
     teacher_check,
     teacher_table,
 
@@ -15,6 +16,7 @@ localrules:
 ruleorder: merge_predictions > teacher_predict
 ruleorder: merge_attributions > attribute
 ruleorder: merge_cot > teacher_cot
+ruleorder: merge_logits > teacher_logits
 
 
 rule teacher_finetune:
@@ -207,6 +209,63 @@ rule merge_cot:
     priority: TEACHER_PRIORITY
     log:
         f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/merge_cot_{{split}}.log",
+    script:
+        "../scripts/merge_shards.py"
+
+
+rule teacher_logits:
+    """The teacher's distributions over each training example's label tokens (its most probable
+    tokens and the rest's mass), forced on them in its own prompt, for the logit-distilled
+    students (kd). `teacher_logits_shard`: one shard."""
+    input:
+        model=teacher_input,
+        student=lambda w: model_input(w.dataset, STUDENT),
+        examples=f"{RESULTS}/{{dataset}}/data/{{split}}.parquet",
+        checked=checked_inputs,
+    output:
+        f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/logits/{{split}}.parquet",
+    params:
+        model=lambda w: teacher_dir(w.dataset),
+        student=lambda w: model_dir(w.dataset, STUDENT),
+        settings=lambda w: teacher_logits_settings(w.dataset),
+        shard=None,
+    threads: threads_of("teacher")
+    priority: TEACHER_PRIORITY
+    resources:
+        **resources_of("teacher"),
+    conda:
+        "../../envs/akd.yaml"
+    log:
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/logits_{{split}}.log",
+    script:
+        "../scripts/teacher_logits.py"
+
+
+use rule teacher_logits as teacher_logits_shard with:
+    output:
+        f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/logits/shards/{{split}}-{{shard}}-of-{{n}}.parquet",
+    params:
+        shard=lambda w: [int(w.shard), int(w.n)],
+    log:
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/logits_{{split}}-{{shard}}-of-{{n}}.log",
+
+
+rule merge_logits:
+    """A sharded split's teacher distributions, back in the split's order."""
+    input:
+        shards=lambda w: shard_files(
+            f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/logits/shards/{{split}}-{{shard}}-of-{{n}}.parquet", w
+        ),
+        examples=f"{RESULTS}/{{dataset}}/data/{{split}}.parquet",
+    output:
+        f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/logits/{{split}}.parquet",
+    params:
+        table="logits",
+    conda:
+        "../../envs/akd.yaml"
+    priority: TEACHER_PRIORITY
+    log:
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/merge_logits_{{split}}.log",
     script:
         "../scripts/merge_shards.py"
 
