@@ -14,11 +14,15 @@ DSS release with PaLM's rationales, both tasks of the two-task student (``predic
   ``padded`` (the default collator: each batch padded to its longest row), ``padding_free``
   (rows concatenated, positions restart per row; TRL documents it for FlashAttention only, so the
   script checks first that the loss equals the padded one on the host's attention), and
-  ``packing`` (best-fit-decreasing packs of ``--max-length`` tokens, padding-free).
+  ``packing`` (best-fit-decreasing packs of ``--max-length`` tokens, padding-free); each as TRL's
+  users get it (its ``SFTConfig`` switches gradient checkpointing on by default) and, with the
+  suffix ``-no-checkpointing``, with checkpointing off as ours runs (the matched setting).
 
 Throughput is non-padding tokens (prompts + completions, EOS included; TRL's own ``num_tokens``
 count for its side) per second of ``train()``; TRL's tokenisation of the dataset happens before its clock starts, ours inside it.
 Each side runs ``--repeats`` times, alternately, after one warm-up run each; the best counts.
+Every run trains a fresh copy of the same starting model (TRL switches checkpointing on in the
+model object it is given and never off, so a shared object would carry it into the next side's run).
 
     python benchmarks/sft.py --steps 30 --batch-size 8 --json benchmarks/results/sft-smollm2-4l.json
 """
@@ -71,6 +75,9 @@ def trl_run(model, tok, rows: list[Example], steps: int, batch_size: int, max_le
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
+    matched = setting.endswith("-no-checkpointing")
+    setting = setting.removesuffix("-no-checkpointing")
+    kwargs = {"gradient_checkpointing": False} if matched else {}  # else TRL's default (on)
     with tempfile.TemporaryDirectory() as out:
         args = SFTConfig(
             output_dir=out, max_steps=steps, per_device_train_batch_size=2 * batch_size, learning_rate=LR,
@@ -78,7 +85,7 @@ def trl_run(model, tok, rows: list[Example], steps: int, batch_size: int, max_le
             save_strategy="no", report_to="none", use_cpu=True, disable_tqdm=True, dataloader_num_workers=0, seed=0,
             max_length=None if setting == "padding_free" else max_length,  # TRL: not enforced without packing
             completion_only_loss=True, padding_free=setting == "padding_free",
-            packing=setting == "packing", bf16=False, fp16=False,
+            packing=setting == "packing", bf16=False, fp16=False, **kwargs,
         )
         trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(trl_rows(rows)),
                              processing_class=tok)
@@ -117,7 +124,8 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=8, help="examples per step (each gives a label and a rationale row)")
     ap.add_argument("--n", type=int, default=1000, help="training questions to draw batches from")
     ap.add_argument("--max-length", type=int, default=256)
-    ap.add_argument("--settings", default="padded,padding_free,packing")
+    ap.add_argument("--settings", default="padded,padded-no-checkpointing",
+                    help="TRL settings: padded, padding_free, packing, each also with -no-checkpointing")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
     ap.add_argument("--threads", type=int, default=2)
@@ -128,23 +136,23 @@ def main() -> None:
 
     ex = [e for e in load_split(args.dss_root, "cqa", "mc", "train") if e["llm_rationale"]][: args.n]
     rows = [Example(e["input"], e["label"], e["llm_rationale"]) for e in ex]
-    model, tok = student(args.layers)
-    start = copy.deepcopy(model.state_dict())
+    base, tok = student(args.layers)
+    model = base
     settings = args.settings.split(",")
     figures = {"model": f"SmolLM2-135M-Instruct shrunk to {args.layers} layers",
                "parameters_m": round(sum(p.numel() for p in model.parameters()) / 1e6, 1), "examples": len(rows),
                "steps": args.steps, "batch_size": args.batch_size, "threads": args.threads, "trl": trl.__version__,
                "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
                "attention": model.config._attn_implementation}
-    if "padding_free" in settings or "packing" in settings:
+    if any(s.startswith(("padding_free", "packing")) for s in settings):
         figures["padding_free_logprob_difference"] = padding_free_is_exact(model, tok, rows)
         print(f"padding-free vs padded summed log-prob difference: {figures['padding_free_logprob_difference']:.2e}")
 
     def run(side: str, steps: int) -> tuple[float, int]:
-        model.load_state_dict(start)
+        fresh = copy.deepcopy(base)  # never the object another side trained (see the docstring)
         if side == "ours":
-            return ours(model, tok, rows, steps, args.batch_size, args.max_length)
-        return trl_run(model, tok, rows, steps, args.batch_size, args.max_length, side)
+            return ours(fresh, tok, rows, steps, args.batch_size, args.max_length)
+        return trl_run(fresh, tok, rows, steps, args.batch_size, args.max_length, side)
 
     sides = ["ours"] + [f"{s}" for s in settings]
     for side in sides:  # warm-up
