@@ -338,8 +338,8 @@ def test_offline_real_teacher_config_plans_the_teacher_stages(tmp_path):
 
 
 def test_offline_real_config_plans_the_first_real_run(tmp_path):
-    """configs/offline-real.yaml: the teacher fine-tuned, a shrunk student built once, ten
-    variants (saliency at k 1, 3, 5; the controls and seqkd-saliency at k 5 only; cot) times three
+    """configs/offline-real.yaml: the teacher fine-tuned, a shrunk student built once, twelve
+    variants (saliency at k 1, 3, 5; the controls, seqkd-saliency and kd-saliency at k 5 only; cot; kd) times three
     seeds, faithfulness at each k (saliency and feature ablation) and plausibility; the chains of thought written by the model
     before fine-tuning (`teacher.cot.model: base`), and by the fine-tuned one without it; the
     teacher's jobs ahead of the students."""
@@ -349,17 +349,20 @@ def test_offline_real_config_plans_the_first_real_run(tmp_path):
     counts = job_counts(run.stdout)
     assert counts["teacher_finetune"] == 1 and counts["shrink_model"] == 1 and counts["teacher_cot"] == 1
     # control rationales: masked at k 5, random at k 1, 3, 5 (the analyses' reference rows at every k)
-    assert counts["train_student"] == 30 and counts["evaluate"] == 30 and counts["control_rationales"] == 4
+    assert counts["train_student"] == 36 and counts["evaluate"] == 36 and counts["control_rationales"] == 4
+    assert counts["teacher_logits"] == 1  # the fine-tuned teacher's distributions on the 600 training labels
     assert counts["faithfulness"] == 6 and counts["plausibility_table"] == 1  # saliency and feature ablation
     assert counts["attribute"] == 3  # saliency on train and test, feature ablation on 100 training questions
     for variant in ["standard", "saliency-k1", "saliency-k3", "saliency-k5", "random-k5", "masked-k5", "llm",
-                    "cot", "seqkd", "seqkd-saliency-k5"]:
+                    "cot", "seqkd", "seqkd-saliency-k5", "kd", "kd-saliency-k5"]:
         assert f"students/smollm2-4l/{variant}/seed2/model" in run.stdout, variant
-    assert "random-k1" not in run.stdout and "masked-k3" not in run.stdout
+    assert "random-k1" not in run.stdout and "masked-k3" not in run.stdout and "kd-saliency-k3" not in run.stdout
     finetuned = "cqa/teacher/smollm2-instruct/model"
+    logits_job = [j for j in planned_jobs(run.stdout) if j["rule"] == "teacher_logits"][0]
+    assert any(p.endswith(finetuned) for p in logits_job["input"])  # the teacher the students learn from
     cot_job = [j for j in planned_jobs(run.stdout) if j["rule"] == "teacher_cot"][0]
     assert not any(p.endswith(finetuned) for p in cot_job["input"])
-    for rule in ("teacher_finetune", "teacher_check", "attribute", "rationales", "teacher_cot"):  # the teacher's chain
+    for rule in ("teacher_finetune", "teacher_check", "attribute", "rationales", "teacher_cot", "teacher_logits"):  # the teacher's chain
         assert re.search(rf"rule {rule}:\n(    .*\n)*?    priority: 10\n", run.stdout), rule
     assert not re.search(r"rule train_student:\n(    .*\n)*?    priority:", run.stdout)
 
