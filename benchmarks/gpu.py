@@ -22,7 +22,7 @@ weights: gradients to activations only), over the time and the peak. ``mfu_6nt``
 encoder-decoder it overstates the work, since each token passes one of the two stacks. Attention's
 score products (QK^T, AV) are not counted: at CQA's lengths they are under 1% of the work.
 
-    python benchmarks/gpu.py --json benchmarks/results/gpu-h100.json     # on the GPU, < 8 minutes
+    python benchmarks/gpu.py --json benchmarks/results/gpu-h100.json     # on the GPU (sized for < 8 minutes)
     python benchmarks/gpu.py --tiny                                       # on a CPU, seconds (the tests)
 """
 
