@@ -1,0 +1,140 @@
+"""Where a student training step's time goes: ``akd.training`` steps under ``torch.profiler``.
+
+The same model, tokenizer and rows as ``benchmarks/training.py`` (t5-small shape, random weights,
+the DSS CQA train split with PaLM's rationales, the label and the rationale task). After warm-up
+steps, ``--steps`` steps are profiled and every operator's own (self) CPU time is put in one bucket:
+
+- the matrix products, told apart by their shapes: the output layer (a dimension equal to the
+  vocabulary), the feed-forward (d_ff), the attention projections (other products with d_model), and
+  attention's score products (``bmm``/``matmul`` of the heads);
+- attention's fused kernel (transformers 5 runs T5's attention through
+  ``scaled_dot_product_attention`` with the position bias as its mask) or its softmax; the loss (log-softmax and the negative log-likelihood, forward and backward);
+- the optimiser (AdamW's step and zeroing the gradients); the data (encoding and padding the batch);
+- the rest: normalisation, activation functions, dropout, residual additions, copies and the
+  position bias.
+
+    python benchmarks/profile_training.py --steps 5 --json benchmarks/results/profile-t5-small-cqa.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import akd.training as T  # noqa: E402
+from akd.sources.dss import load_split  # noqa: E402
+from akd.training import Example, TrainConfig, next_batches, step_gradients  # noqa: E402
+
+MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear", "aten::baddbmm"}
+
+
+def bucket(name: str, shapes, d_model: int, d_ff: int, vocab: int, region: str | None) -> str:
+    if region:
+        return region
+    if name in MATMULS:
+        dims = {d for s in shapes for d in s}
+        if vocab in dims:
+            return "output layer (products)"
+        if d_ff in dims:
+            return "feed-forward (products)"
+        if name in ("aten::bmm", "aten::baddbmm") or any(len(s) == 4 for s in shapes):
+            return "attention scores (products)"
+        if d_model in dims:
+            return "attention projections (products)"
+        return "other products"
+    if "scaled_dot_product" in name:
+        return "attention kernel (scaled_dot_product_attention)"
+    if "softmax" in name and "log_softmax" not in name:
+        return "attention softmax"
+    if any(k in name for k in ("log_softmax", "nll_loss", "cross_entropy")):
+        return "loss"
+    return "rest (norms, activations, copies, position bias)"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="t5-small")
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup-steps", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    from akd.models import train_tokenizer
+    from training import make_model
+
+    ex = [e for e in load_split(args.dss_root, "cqa", "mc", "train") if e["llm_rationale"]][: args.n]
+    rows = [Example(e["input"], e["label"], e["llm_rationale"]) for e in ex]
+    tok = train_tokenizer([r.input for r in rows] + [r.rationale for r in rows] + [r.label for r in rows], 32000)
+    model = make_model(args.model, tok)
+    model.train()
+    cfg = TrainConfig(batch_size=args.batch_size, max_input_tokens=1024, max_target_tokens=256)
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-4)
+    batches = [[rows[i] for i in b] for b in next_batches(rows, cfg, random.Random(0))]  # the loop's own batching
+
+    encode = T._encode
+
+    def encode_marked(*a, **kw):
+        with torch.profiler.record_function("data"):
+            return encode(*a, **kw)
+
+    T._encode = encode_marked
+
+    def step(batch):
+        step_gradients(model, tok, batch, cfg, True, cfg.batch_size, T.PREFIX_LABEL)
+        with torch.profiler.record_function("optimiser"):
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+
+    for b in batches[: args.warmup_steps]:
+        step(b)
+    timed = batches[args.warmup_steps: args.warmup_steps + args.steps]
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU], record_shapes=True) as prof:
+        t0 = time.perf_counter()
+        for b in timed:
+            step(b)
+        wall = time.perf_counter() - t0
+    c = model.config
+    regions = {}  # an operator inside a region belongs to it (the profiler's tree)
+    for ev in prof.events():
+        if ev.name in ("data", "optimiser"):
+            regions[ev.name] = regions.get(ev.name, []) + [(ev.time_range.start, ev.time_range.end)]
+    seconds, rest_ops = defaultdict(float), defaultdict(float)
+    for ev in prof.events():
+        if ev.name in ("data", "optimiser") or ev.name.startswith("ProfilerStep"):
+            continue
+        where = next((r for r, spans in regions.items() if any(s <= ev.time_range.start < e for s, e in spans)), None)
+        b = bucket(ev.name, ev.input_shapes or [], c.d_model, c.d_ff, c.vocab_size, where)
+        seconds[b] += ev.self_cpu_time_total / 1e6
+        if b.startswith("rest"):
+            rest_ops[ev.name] += ev.self_cpu_time_total / 1e6
+    profiled = sum(seconds.values())
+    table = sorted(seconds.items(), key=lambda kv: -kv[1])
+    print(f"{len(timed)} steps of {args.batch_size}: {wall:.2f} s wall, {profiled:.2f} s in operators "
+          f"(the rest is Python between them)")
+    for name, s in table:
+        print(f"  {name:<50} {s:7.2f} s  {s / wall:6.1%}")
+    top_rest = sorted(rest_ops.items(), key=lambda kv: -kv[1])[:12]
+    print("  the rest's largest operators: " + ", ".join(f"{k} {v:.2f} s" for k, v in top_rest))
+    figures = {"model": args.model, "steps": len(timed), "batch_size": args.batch_size, "threads": args.threads,
+               "wall_s": wall, "operators_s": profiled, "buckets_s": dict(table), "rest_operators_s": dict(top_rest)}
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
