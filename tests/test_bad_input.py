@@ -554,3 +554,41 @@ def test_every_message_docs_errors_md_quotes_is_checked_against_the_code():
         for mapping in re.findall(r"documented\(\{([^}]*)\}", source):
             checked |= set(re.findall(r'"[^"]+": "([^"]+)"', mapping))
     assert set(documented_errors()) == checked
+
+
+def _tokenizer_folder(tmp_path, name, vocab, added=()):
+    """A model folder holding only a tokenizer.json (all the kd check reads of it)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "tokenizer.json").write_text(json.dumps({"model": {"type": "BPE", "vocab": vocab},
+                                                       "added_tokens": [{"id": i, "content": c} for c, i in added]}))
+    return str(folder)
+
+
+def _kd_config(teacher_spec, student_spec):
+    cfg = tiny()
+    cfg["models"] = {"teacher-nano": {"model": teacher_spec}, "student-nano": {"model": student_spec}}
+    cfg["student"]["variants"] = ["standard", "kd"]
+    return cfg
+
+
+def test_a_kd_student_whose_tokenizer_differs_is_refused_before_any_job(tmp_path):
+    with pytest.raises(ConfigError, match=r"student\.variants: .*tiny:t5-tiny \(1500 tokens\) and tiny:t5-nano "
+                                          r"\(600 tokens\) cannot") as caught:
+        check(_kd_config("tiny:t5-tiny", "tiny:t5-nano"))
+    documented("a kd student with another tokenizer", str(caught.value))
+    a = _tokenizer_folder(tmp_path, "a", {"x": 0, "y": 1, "z": 2}, [("<pad>", 3)])
+    b = _tokenizer_folder(tmp_path, "b", {"x": 0, "z": 1, "y": 2}, [("<pad>", 3)])
+    same = _tokenizer_folder(tmp_path, "same", {"x": 0, "y": 1, "z": 2}, [("<pad>", 3)])
+    with pytest.raises(ConfigError, match=r"student\.variants: logit distillation .*/a \(4 tokens\) and .*/b "
+                                          r"\(4 tokens\) differ in 4 \(token, id\) pairs") as caught:
+        check(_kd_config(a, b))
+    documented("a kd student with another tokenizer", str(caught.value))
+    check(_kd_config(a, same))  # the same ids: no error
+    check(_kd_config("tiny:t5-nano", "tiny:t5-nano"))  # the same preset, trained on the same text
+    cfg = _kd_config(a, b)
+    cfg["student"]["variants"] = ["standard"]  # no kd: nothing to compare
+    check(cfg)
+    unread = tmp_path / "no-tokenizer-json"
+    unread.mkdir()
+    check(_kd_config(a, str(unread)))  # cannot be read offline: the teacher_logits job compares them

@@ -172,3 +172,39 @@ def test_a_student_with_another_tokenizer_is_refused_naming_both(tiny_model_dir,
         stages.teacher_logits(tiny_model_dir, str(other), examples, str(d / "no.parquet"), _settings("teacher-x", "student-y"))
     assert not (d / "no.parquet").exists()
     documented("a kd student with another tokenizer", str(e.value))
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.1"])
+def test_t5_target_logits_are_the_models_own_forward_at_the_target_positions(version):
+    """The T5 path runs encoder, decoder and output layer itself, the output layer at the target
+    positions only: its logits and the gradients through them are those of
+    T5ForConditionalGeneration's own forward (float64), for T5 1.0 (its decoder output scaled before
+    the tied output layer) and v1.1 (neither)."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from akd.kd import target_logits
+
+    extra = {} if version == "1.0" else {"tie_word_embeddings": False, "feed_forward_proj": "gated-gelu"}
+    torch.manual_seed(0)
+    model = T5ForConditionalGeneration(T5Config(vocab_size=50, d_model=16, d_ff=32, d_kv=4, num_heads=4,
+                                                num_layers=2, dropout_rate=0.0, decoder_start_token_id=0, **extra))
+    model = model.double()
+    assert model.config.scale_decoder_outputs == (version == "1.0")
+    ids = torch.randint(3, 50, (3, 7))
+    mask = torch.ones_like(ids)
+    mask[1, 5:] = 0
+    labels = torch.randint(3, 50, (3, 5))
+    labels[0, 2:] = -100  # targets of 2, 5 and 4 tokens
+    labels[2, 4:] = -100
+    mine, targets = target_logits(model, ids, mask, labels)
+    want = model(input_ids=ids, attention_mask=mask, labels=labels).logits[labels >= 0]
+    assert mine.shape == (11, 50) and torch.equal(targets, labels[labels >= 0])
+    torch.testing.assert_close(mine, want, rtol=0, atol=1e-12)
+    weights = torch.randn(11, 50, dtype=torch.float64)
+    grads = [torch.autograd.grad((x * weights).sum(), list(model.parameters()), allow_unused=True) for x in
+             (target_logits(model, ids, mask, labels)[0],
+              model(input_ids=ids, attention_mask=mask, labels=labels).logits[labels >= 0])]
+    for a, b in zip(*grads):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(a, b, rtol=0, atol=1e-12)

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from .errors import AkdError
-from .specs import ModelSpecError, check_spec, resolve_spec
+from .specs import TINY_PRESETS, ModelSpecError, check_spec, is_tiny, offline_vocabulary, resolve_spec, vocabulary_difference
 
 
 class ConfigError(AkdError, ValueError):
@@ -176,6 +176,35 @@ def _check_shrink_layers(models: dict, alias: str) -> None:
         raise ConfigError(f"models.{alias}.{message}") from None
 
 
+def _check_kd_tokenizers(config: dict) -> None:
+    """Logit distillation (a kd variant): the teacher and the student must share their tokenizer's
+    ids. Decided here where it can be without the network or torch: a shrunk copy of the teacher
+    (its tokenizer), tiny presets (tokenizers trained on the data, at the preset's size), and
+    tokenizer.json files in folders or the local hub cache; else the teacher_logits job compares the
+    loaded tokenizers before it loads any weights."""
+    if not any(v == "kd" or v.startswith("kd-") for v in (config.get("student") or {}).get("variants", [])):
+        return
+    models = config["models"]
+    base = [config[role]["model"] for role in ("teacher", "student")]
+    base = [models[a]["shrink"]["from"] if models[a].get("shrink") else a for a in base]  # a copy's tokenizer
+    if base[0] == base[1]:
+        return
+    specs = [resolve_spec(models[a]) for a in base]
+    if any(is_tiny(sp) for sp in specs):
+        sizes = [TINY_PRESETS[sp[5:]]["vocab_size"] if is_tiny(sp) else None for sp in specs]
+        if sizes[0] != sizes[1]:
+            names = [f"{sp} ({n} tokens)" if n else f"{sp} (pretrained)" for sp, n in zip(specs, sizes)]
+            raise ConfigError(f"student.variants: logit distillation needs the teacher and the student to share "
+                              f"their tokenizer's ids: {names[0]} and {names[1]} cannot; use a student of the teacher's "
+                              "family (T5, Qwen, a shrunk copy)")
+        return
+    vocab = [None if models[a].get("gguf_file") else offline_vocabulary(sp) for a, sp in zip(base, specs)]
+    if vocab[0] is not None and vocab[1] is not None:
+        reason = vocabulary_difference(vocab[0], vocab[1], specs[0], specs[1])
+        if reason:
+            raise ConfigError(f"student.variants: {reason}")
+
+
 def _check_demos(demos: list[dict]) -> None:
     for i, demo in enumerate(demos):
         for field in ("input", "rationale", "answer"):
@@ -257,6 +286,8 @@ def check(config: dict) -> None:
             raise ConfigError(f"models.{alias}.trust_remote_code: remote code is not allowed by this workflow")
     for alias in sorted(a for a, m in models.items() if m.get("shrink")):
         _check_shrink_layers(models, alias)
+    if "student" in config:
+        _check_kd_tokenizers(config)
     t = config["teacher"]
     accept = t.get("accept_weak")
     if isinstance(accept, list):

@@ -76,13 +76,23 @@ def sparse_divergence(student_logits: torch.Tensor, ids: torch.Tensor, teacher_l
 
 def target_logits(model, ids, mask, labels) -> tuple[torch.Tensor, torch.Tensor]:
     """The logits at every position that predicts a target token, row by row in order (each row's
-    target tokens as its labels list them), and those tokens.  Decoder-only: the output layer is
-    computed only there (the prompt's positions, most of a long input, are never scored)."""
+    target tokens as its labels list them), and those tokens.  The output layer is computed only
+    there: a decoder-only model's prompt positions and a T5 decoder's padding are never scored.
+    No key-value cache is built (``use_cache=False``): nothing is generated."""
     if model.config.is_encoder_decoder:
-        logits = model(input_ids=ids, attention_mask=mask, decoder_input_ids=model._shift_right(labels)).logits
         rows, cols = (labels >= 0).nonzero(as_tuple=True)
-        return logits[rows, cols], labels[rows, cols]
-    hidden = model.base_model(input_ids=ids, attention_mask=mask).last_hidden_state
+        if model.config.model_type not in ("t5", "mt5"):  # another encoder-decoder: its own forward
+            logits = model(input_ids=ids, attention_mask=mask, decoder_input_ids=model._shift_right(labels),
+                           use_cache=False).logits
+            return logits[rows, cols], labels[rows, cols]
+        # T5ForConditionalGeneration.forward, with the output layer at the target positions only
+        encoded = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+        hidden = model.get_decoder()(input_ids=model._shift_right(labels), encoder_hidden_states=encoded,
+                                     encoder_attention_mask=mask, use_cache=False).last_hidden_state[rows, cols]
+        if model.config.scale_decoder_outputs:  # T5 1.0's tied output layer (not v1.1 / Flan-T5)
+            hidden = hidden * (model.model_dim ** -0.5)
+        return model.lm_head(hidden), labels[rows, cols]
+    hidden = model.base_model(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
     rows, cols = (labels[:, 1:] >= 0).nonzero(as_tuple=True)  # position t predicts token t + 1
     return model.get_output_embeddings()(hidden[rows, cols]), labels[rows, cols + 1]
 
@@ -149,9 +159,8 @@ class TokenizerMismatch(AkdError, ValueError):
 def check_tokenizers(teacher_tokenizer, student_tokenizer, teacher: str, student: str) -> None:
     """Logit distillation compares the two models' distributions token id by token id: their
     vocabularies must be the same (token for token), else a one-line error naming both models."""
-    t, s = teacher_tokenizer.get_vocab(), student_tokenizer.get_vocab()
-    if t != s:
-        differ = len(set(t.items()) ^ set(s.items()))
-        raise TokenizerMismatch(f"logit distillation needs the teacher and the student to share their tokenizer's ids: "
-                         f"{teacher} ({len(t)} tokens) and {student} ({len(s)} tokens) differ in {differ} "
-                         "(token, id) pairs; use a student of the teacher's family (T5, Qwen, a shrunk copy)")
+    from .specs import vocabulary_difference
+
+    reason = vocabulary_difference(teacher_tokenizer.get_vocab(), student_tokenizer.get_vocab(), teacher, student)
+    if reason:
+        raise TokenizerMismatch(reason)

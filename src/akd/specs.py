@@ -14,6 +14,7 @@ failed hub download when the first model job starts.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -93,3 +94,39 @@ def _nearest_existing(spec: str) -> str:
             names = sorted(p.name for p in parent.iterdir() if p.is_dir())[:10]
             return f" ({parent} exists; its folders: {names})"
     return ""
+
+
+def vocabulary_difference(teacher_vocab: dict, student_vocab: dict, teacher: str, student: str) -> str | None:
+    """Logit distillation compares two models' distributions token id by token id: None when the
+    vocabularies are the same (token for token), else the one-line reason naming both models."""
+    if teacher_vocab == student_vocab:
+        return None
+    differ = len(set(teacher_vocab.items()) ^ set(student_vocab.items()))
+    return (f"logit distillation needs the teacher and the student to share their tokenizer's ids: "
+            f"{teacher} ({len(teacher_vocab)} tokens) and {student} ({len(student_vocab)} tokens) differ in {differ} "
+            "(token, id) pairs; use a student of the teacher's family (T5, Qwen, a shrunk copy)")
+
+
+def offline_vocabulary(spec: str) -> dict | None:
+    """A pretrained tokenizer's token -> id map from its ``tokenizer.json``, read without the network
+    or the tokenizer library: from a folder, or from the local Hugging Face cache for a hub name.
+    None when it cannot be read so (not cached, a GGUF file, only a SentencePiece model)."""
+    kind = check_spec(spec)
+    path = None
+    if kind == "folder":
+        path = Path(spec).expanduser() / "tokenizer.json"
+    elif kind == "hub":
+        from huggingface_hub import try_to_load_from_cache  # only here: most dry runs need no hub
+
+        cached = try_to_load_from_cache(spec, "tokenizer.json")
+        path = Path(cached) if isinstance(cached, str) else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        vocab = data["model"]["vocab"]
+        vocab = dict(vocab) if isinstance(vocab, dict) else {piece: i for i, (piece, _) in enumerate(vocab)}
+        vocab.update({t["content"]: t["id"] for t in data.get("added_tokens", [])})
+        return vocab
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # the teacher_logits job loads both tokenizers and compares them
