@@ -1,4 +1,5 @@
 import copy
+import math
 
 import numpy as np
 import pandas as pd
@@ -411,6 +412,40 @@ def test_every_step_goes_into_the_training_curve_beside_the_model(tiny_model, tm
     else:
         assert curve["rationale_loss"].isna().all()
         assert curve["loss"].tolist() == pytest.approx(curve["label_loss"].tolist())
+
+
+def test_the_curve_goes_to_tensorboard_only_when_it_is_installed(tmp_path, monkeypatch):
+    """Without the tensorboard package nothing is written and nothing fails; with it (a stand-in
+    SummaryWriter here), every non-NaN value of the curve is a scalar at its step."""
+    import sys
+    import types
+
+    from akd.training import write_tensorboard
+
+    curve = [{"step": 1, "loss": 2.0, "label_loss": 2.0, "rationale_loss": math.nan, "kd_divergence": math.nan,
+              "lr": 1e-3, "tokens_per_second": 100.0, "valid_accuracy": math.nan},
+             {"step": 2, "loss": 1.5, "label_loss": 1.5, "rationale_loss": math.nan, "kd_divergence": math.nan,
+              "lr": 5e-4, "tokens_per_second": 110.0, "valid_accuracy": 0.5}]
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as when tensorboard is missing
+    assert write_tensorboard(curve, tmp_path / "none") is False and not (tmp_path / "none").exists()
+    written = []
+
+    class Writer:
+        def __init__(self, folder):
+            written.append(("open", folder))
+
+        def add_scalar(self, tag, value, step):
+            written.append((tag, value, step))
+
+        def close(self):
+            written.append(("close",))
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", types.SimpleNamespace(SummaryWriter=Writer))
+    assert write_tensorboard(curve, tmp_path / "tb") is True
+    assert written[0] == ("open", str(tmp_path / "tb")) and written[-1] == ("close",)
+    scalars = written[1:-1]
+    assert ("train/valid_accuracy", 0.5, 2) in scalars and ("train/lr", 1e-3, 1) in scalars
+    assert len(scalars) == 2 * 4 + 1 and not any(t == "train/rationale_loss" for t, *_ in scalars)
 
 
 @pytest.mark.parametrize("arch", ["t5-nano", "llama-nano"])

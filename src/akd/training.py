@@ -478,8 +478,30 @@ def save_trained(model, tokenizer, out_dir: str | Path, info: dict, state_dir: s
             from .schemas import TRAIN_LOG, TRAIN_LOG_FILE
 
             io.write_parquet(pd.DataFrame(result.curve, columns=TRAIN_LOG.names), Path(tmp) / TRAIN_LOG_FILE, TRAIN_LOG)
+            write_tensorboard(result.curve, Path(tmp) / "tensorboard")
     if state_dir is not None:
         discard_state(state_dir)
+
+
+#: the curve's columns written to TensorBoard, under train/
+TENSORBOARD_SCALARS = ("loss", "label_loss", "rationale_loss", "kd_divergence", "lr", "tokens_per_second", "valid_accuracy")
+
+
+def write_tensorboard(curve: Sequence[dict], folder: str | Path) -> bool:
+    """The curve as TensorBoard scalars (DSS logs its runs to TensorBoard), when the tensorboard
+    package is installed; never required (False, nothing written, without it)."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return False
+    writer = SummaryWriter(str(folder))
+    for row in curve:
+        for key in TENSORBOARD_SCALARS:
+            value = row.get(key)
+            if value is not None and not math.isnan(value):
+                writer.add_scalar(f"train/{key}", value, row["step"])
+    writer.close()
+    return True
 
 
 def result_info(result: TrainResult) -> dict:
