@@ -509,3 +509,25 @@ def test_logit_distillation_refuses_label_tokens_that_are_not_the_students(tiny_
     cfg = TrainConfig(steps=1, batch_size=1, kd={"alpha": 0.5, "temperature": 1.0, "divergence": "forward"})
     with pytest.raises(ValueError, match="not the student's"):
         step_gradients(model, tok, [row], cfg, multitask=False, micro=1)
+
+
+def test_the_optimiser_is_fused_adamw_with_the_plain_update():
+    """akd.training.adamw takes torch's fused kernel on a CPU, and its steps are AdamW's own (the
+    for-loop implementation) to float rounding."""
+    from akd.training import adamw
+
+    torch.manual_seed(0)
+    cfg = TrainConfig(lr=1e-2, weight_decay=0.1)
+    a = [torch.randn(7, 5, requires_grad=True), torch.randn(3, requires_grad=True)]
+    b = [p.detach().clone().requires_grad_(True) for p in a]
+    fused = adamw(a, cfg)
+    plain = torch.optim.AdamW(b, lr=1e-2, weight_decay=0.1, foreach=False)
+    assert fused.defaults["fused"] is True
+    for _ in range(3):
+        grads = [torch.randn_like(p) for p in a]
+        for params, opt in ((a, fused), (b, plain)):
+            for p, g in zip(params, grads):
+                p.grad = g.clone()
+            opt.step()
+    for p, q in zip(a, b):
+        torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)
