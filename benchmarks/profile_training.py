@@ -13,6 +13,9 @@ steps, ``--steps`` steps are profiled and every operator's own (self) CPU time i
 - the rest: normalisation, activation functions, dropout, residual additions, copies and the
   position bias.
 
+The products' FLOPs are counted from their recorded shapes, and their rate is set beside that of one
+2048^3 float32 product on the same threads: how far the products are from the CPU's own ceiling.
+
     python benchmarks/profile_training.py --steps 5 --json benchmarks/results/profile-t5-small-cqa.json
 """
 
@@ -37,6 +40,34 @@ from akd.sources.dss import load_split  # noqa: E402
 from akd.training import Example, TrainConfig, next_batches, step_gradients  # noqa: E402
 
 MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear", "aten::baddbmm"}
+
+
+def product_flops(name: str, shapes) -> int:
+    """The multiply-adds x 2 of one matrix-product operator from its recorded input shapes."""
+    try:
+        if name == "aten::mm":
+            (m, k), (_, n) = shapes[0], shapes[1]
+            return 2 * m * k * n
+        if name == "aten::addmm":  # bias, a, b
+            (m, k), (_, n) = shapes[1], shapes[2]
+            return 2 * m * k * n
+        if name in ("aten::bmm", "aten::baddbmm"):
+            a, b = (shapes[0], shapes[1]) if name == "aten::bmm" else (shapes[1], shapes[2])
+            return 2 * a[0] * a[1] * a[2] * b[2]
+    except (IndexError, TypeError, ValueError):
+        pass
+    return 0
+
+
+def sgemm_rate(n: int = 2048, repeats: int = 10) -> float:
+    """GFLOP/s of one n x n x n float32 product on these threads (the ceiling the products meet)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(3):
+        a @ b
+    t0 = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - t0) / 1e9
 
 
 def bucket(name: str, shapes, d_model: int, d_ff: int, vocab: int, region: str | None) -> str:
@@ -83,7 +114,7 @@ def main() -> None:
     model = make_model(args.model, tok)
     model.train()
     cfg = TrainConfig(batch_size=args.batch_size, max_input_tokens=1024, max_target_tokens=256)
-    opt = torch.optim.AdamW(model.parameters(), lr=5e-4)
+    opt = T.adamw(list(model.parameters()), TrainConfig(lr=5e-4))  # the loop's own optimiser
     batches = [[rows[i] for i in b] for b in next_batches(rows, cfg, random.Random(0))]  # the loop's own batching
 
     encode = T._encode
@@ -114,12 +145,16 @@ def main() -> None:
         if ev.name in ("data", "optimiser"):
             regions[ev.name] = regions.get(ev.name, []) + [(ev.time_range.start, ev.time_range.end)]
     seconds, rest_ops = defaultdict(float), defaultdict(float)
+    flops, product_s = 0, 0.0
     for ev in prof.events():
         if ev.name in ("data", "optimiser") or ev.name.startswith("ProfilerStep"):
             continue
         where = next((r for r, spans in regions.items() if any(s <= ev.time_range.start < e for s, e in spans)), None)
         b = bucket(ev.name, ev.input_shapes or [], c.d_model, c.d_ff, c.vocab_size, where)
         seconds[b] += ev.self_cpu_time_total / 1e6
+        f = product_flops(ev.name, ev.input_shapes or [])
+        if f:
+            flops, product_s = flops + f, product_s + ev.self_cpu_time_total / 1e6
         if b.startswith("rest"):
             rest_ops[ev.name] += ev.self_cpu_time_total / 1e6
     profiled = sum(seconds.values())
@@ -128,10 +163,15 @@ def main() -> None:
           f"(the rest is Python between them)")
     for name, s in table:
         print(f"  {name:<50} {s:7.2f} s  {s / wall:6.1%}")
+    ceiling = sgemm_rate()
+    print(f"  products: {flops / 1e9:.0f} GFLOP at {flops / product_s / 1e9:.1f} GFLOP/s; one 2048^3 float32 product "
+          f"on {args.threads} threads: {ceiling:.1f} GFLOP/s; the whole step: {flops / wall / 1e9:.1f} GFLOP/s")
     top_rest = sorted(rest_ops.items(), key=lambda kv: -kv[1])[:12]
     print("  the rest's largest operators: " + ", ".join(f"{k} {v:.2f} s" for k, v in top_rest))
     figures = {"model": args.model, "steps": len(timed), "batch_size": args.batch_size, "threads": args.threads,
-               "wall_s": wall, "operators_s": profiled, "buckets_s": dict(table), "rest_operators_s": dict(top_rest)}
+               "wall_s": wall, "operators_s": profiled, "buckets_s": dict(table), "rest_operators_s": dict(top_rest),
+               "product_gflop": flops / 1e9, "product_gflop_per_s": flops / product_s / 1e9,
+               "step_gflop_per_s": flops / wall / 1e9, "sgemm_2048_gflop_per_s": ceiling}
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
 
