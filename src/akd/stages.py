@@ -459,17 +459,24 @@ def train_student(model: str, train_examples: str, valid_examples: str, rational
     return {"best_valid_accuracy": result.best_accuracy}
 
 
+def _trained(model_dir: str) -> tuple[dict, str]:
+    """A trained student's train.json, and the prefix its label task was trained with."""
+    from .tasks import PREFIX_LABEL
+
+    info = json.loads((Path(model_dir) / "train.json").read_text())
+    return info, PREFIX_LABEL if info.get("multitask") else ""
+
+
 def evaluate(model_dir: str, examples: str, out: str, metrics_out: str, settings: dict) -> dict:
     """Test accuracy (answers as ``settings["answer"]`` says, :func:`akd.evaluation.answers`; when
     ranked, the generated answers' accuracy beside it)."""
     from .evaluation import answers
     from .models import load_for, set_threads
-    from .tasks import PREFIX_LABEL, dss_correct, is_correct, label_space
+    from .tasks import dss_correct, is_correct, label_space
 
     set_threads(settings.get("threads"))
     m, tok = load_for(model_dir, settings)
-    info = json.loads((Path(model_dir) / "train.json").read_text())
-    prefix = PREFIX_LABEL if info.get("multitask") else ""
+    info, prefix = _trained(model_dir)
     df = read_examples(examples)
     how = settings.get("answer", "generate")
     ask = dict(spaces=[label_space(t, c) for t, c in zip(df["task"], df["choices"])],
@@ -498,11 +505,10 @@ def similarity(model_dir: str, examples: str, predictions: str, teacher_attribut
     first n, :func:`akd.analyses.topk_similarity`), the student attributed for its own test answers."""
     from .analyses import topk_similarity
     from .models import load_for, set_threads
-    from .tasks import PREFIX_LABEL
 
     set_threads(settings.get("threads"))
     m, tok = load_for(model_dir, settings)
-    prefix = PREFIX_LABEL if json.loads((Path(model_dir) / "train.json").read_text()).get("multitask") else ""
+    prefix = _trained(model_dir)[1]
     df = read_examples(examples)
     preds = io.read_parquet(predictions, schemas.EVAL_PREDICTIONS).set_index("id")["prediction"].reindex(df["id"])
     teacher = io.read_parquet(teacher_attributions, schemas.ATTRIBUTIONS)
