@@ -15,7 +15,9 @@ teacher's prompts come from ``akd.teacher.prompts_for`` and each candidate's con
   computed here from lm-eval's outputs alone.
 
 Reported per formulation: the largest |ours - lm-eval| over all candidates' log-likelihoods, the
-questions whose acc and acc_norm choices differ, and both accuracies against the gold answer.
+questions whose acc and acc_norm choices differ, and both accuracies against the gold answer; and
+each side's seconds (both warmed up on two questions first, untimed; which side runs first
+alternates from one formulation to the next).
 
     /work/lmeval-venv/bin/python benchmarks/lm_eval_agreement.py --n 60 \\
         --json benchmarks/results/lm_eval_agreement.json
@@ -115,16 +117,22 @@ def main() -> None:
         labels = [[a.label for a in q.candidates] for q in p.prompts]
         gold = [e["label"] for e in examples]
 
-        t0 = time.perf_counter()
-        ours = rank(model, tok, texts, conts, batch_size=args.batch_size, add_special_tokens=not chat,
-                    show_progress=False)
-        t_ours = time.perf_counter() - t0
+        def ours_side():
+            return rank(model, tok, texts, conts, batch_size=args.batch_size, add_special_tokens=not chat,
+                        show_progress=False)
+
+        if not rows:  # warm both sides up (untimed) on two questions
+            rank(model, tok, texts[:2], conts[:2], batch_size=2, add_special_tokens=not chat, show_progress=False)
+            lm_eval_side(lm, texts[:2], conts[:2], chat)
+        timed = {}
+        for side in (("ours", "lm") if len(rows) % 2 == 0 else ("lm", "ours")):  # who goes first alternates
+            t0 = time.perf_counter()
+            timed[side] = ours_side() if side == "ours" else lm_eval_side(lm, texts, conts, chat)
+            timed[side + "_s"] = time.perf_counter() - t0
+        ours, (lls, l_acc, l_norm, pairs) = timed["ours"], timed["lm"]
+        t_ours, t_lm = timed["ours_s"], timed["lm_s"]
         o_acc = [choose(lp, n, cs, "sum")[0] for (lp, n), cs in zip(ours, conts)]
         o_norm = [choose(lp, n, cs, "chars")[0] for (lp, n), cs in zip(ours, conts)]
-
-        t0 = time.perf_counter()
-        lls, l_acc, l_norm, pairs = lm_eval_side(lm, texts, conts, chat)
-        t_lm = time.perf_counter() - t0
 
         diffs = [np.abs(lp - ll) for (lp, _), ll in zip(ours, lls)]
         max_diff = float(max(d.max() for d in diffs))
