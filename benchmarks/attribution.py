@@ -115,7 +115,8 @@ def captum_per_example(model, tok, prompts, targets) -> list[np.ndarray]:
     sal = Saliency(one_token)
     for p, t in zip(prompts, targets):
         ids = tok(p, return_tensors="pt")["input_ids"]
-        lab = tok(text_target=t, return_tensors="pt")["input_ids"][0]
+        # the answer's own tokens, no EOS: what `attribute` explains (akd.scoring.continuation_ids, as lm-eval)
+        lab = tok(text_target=t, add_special_tokens=False, return_tensors="pt")["input_ids"][0]
         emb = embed(ids).detach().requires_grad_(True)
         total = torch.zeros_like(emb)
         for j in range(len(lab)):
