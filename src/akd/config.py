@@ -13,7 +13,8 @@ from pathlib import Path
 import yaml
 
 from .errors import AkdError
-from .specs import TINY_PRESETS, ModelSpecError, check_spec, is_tiny, offline_vocabulary, resolve_spec, vocabulary_difference
+from .specs import (TINY_PRESETS, ModelSpecError, check_spec, is_tiny, offline_json, offline_vocabulary, resolve_spec,
+                    vocabulary_difference)
 
 
 class ConfigError(AkdError, ValueError):
@@ -136,22 +137,7 @@ def _source_config_json(entry: dict) -> dict | None:
     cached, or a GGUF file, whose settings are inside it)."""
     if entry.get("gguf_file"):
         return None
-    spec = resolve_spec(entry)
-    kind = check_spec(spec)
-    path = None
-    if kind == "folder":
-        path = Path(spec).expanduser() / "config.json"
-    elif kind == "hub":
-        from huggingface_hub import try_to_load_from_cache  # only here: most dry runs need no hub
-
-        cached = try_to_load_from_cache(spec, "config.json")
-        path = Path(cached) if isinstance(cached, str) else None
-    if path is None or not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None  # the job reads it and says what is wrong
+    return offline_json(resolve_spec(entry), "config.json")
 
 
 def _check_shrink_layers(models: dict, alias: str) -> None:

@@ -107,26 +107,39 @@ def vocabulary_difference(teacher_vocab: dict, student_vocab: dict, teacher: str
             "(token, id) pairs; use a student of the teacher's family (T5, Qwen, a shrunk copy)")
 
 
-def offline_vocabulary(spec: str) -> dict | None:
-    """A pretrained tokenizer's token -> id map from its ``tokenizer.json``, read without the network
-    or the tokenizer library: from a folder, or from the local Hugging Face cache for a hub name.
-    None when it cannot be read so (not cached, a GGUF file, only a SentencePiece model)."""
+def offline_json(spec: str, filename: str) -> dict | None:
+    """A JSON file of a pretrained model (``config.json``, ``tokenizer.json``), read without the
+    network or its weights: from its folder, or from the local Hugging Face cache for a hub name;
+    None when it cannot be read so (not cached, absent, not valid JSON: the job that loads the model
+    says what is wrong)."""
     kind = check_spec(spec)
     path = None
     if kind == "folder":
-        path = Path(spec).expanduser() / "tokenizer.json"
+        path = Path(spec).expanduser() / filename
     elif kind == "hub":
         from huggingface_hub import try_to_load_from_cache  # only here: most dry runs need no hub
 
-        cached = try_to_load_from_cache(spec, "tokenizer.json")
+        cached = try_to_load_from_cache(spec, filename)
         path = Path(cached) if isinstance(cached, str) else None
     if path is None or not path.is_file():
         return None
     try:
-        data = json.loads(path.read_text())
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def offline_vocabulary(spec: str) -> dict | None:
+    """A pretrained tokenizer's token -> id map from its ``tokenizer.json`` (:func:`offline_json`),
+    without the tokenizer library; None when it cannot be read so (not cached, a GGUF file, only a
+    SentencePiece model)."""
+    data = offline_json(spec, "tokenizer.json")
+    if data is None:
+        return None
+    try:
         vocab = data["model"]["vocab"]
         vocab = dict(vocab) if isinstance(vocab, dict) else {piece: i for i, (piece, _) in enumerate(vocab)}
         vocab.update({t["content"]: t["id"] for t in data.get("added_tokens", [])})
         return vocab
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None  # the teacher_logits job loads both tokenizers and compares them
