@@ -6,7 +6,6 @@ Run by the Snakefile before any job, so mistakes surface before compute is spent
 from __future__ import annotations
 
 import difflib
-import json
 import re
 from pathlib import Path
 
