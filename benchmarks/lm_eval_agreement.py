@@ -25,7 +25,6 @@ alternates from one formulation to the next).
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import subprocess
@@ -38,6 +37,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from common import arguments, command_line  # noqa: E402
 
 from akd.models import load_model  # noqa: E402
 from akd.scoring import choose, continuation_ids, encode_prompts, rank  # noqa: E402
@@ -87,14 +87,8 @@ def show_ids(lm, tok, text, cont, chat):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
-    ap.add_argument("--n", type=int, default=60, help="CQA test questions (the first n)")
-    ap.add_argument("--batch-size", type=int, default=8, help="ours: prompts per batch; lm-eval: sequences per batch")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--json", default=None)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = arguments(command_line(__doc__, n=(60, "CQA test questions (the first n)"),
+                                  batch_size=(8, "ours: prompts per batch; lm-eval: sequences per batch")))
     t_start = time.perf_counter()
 
     from importlib.metadata import version

@@ -17,35 +17,23 @@ training's first 3 steps and one attribution batch per precision are warm-up, no
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from common import arguments, command_line, report  # noqa: E402
 
 from akd.sources.dss import load_split  # noqa: E402
 from akd.training import Example, TrainConfig, train  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=60)
-    ap.add_argument("--batch-size", type=int, default=8)
-    ap.add_argument("--valid", type=int, default=100)
-    ap.add_argument("--n-attr", type=int, default=64)
-    ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--json", default=None)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = arguments(command_line(__doc__, layers=4, steps=60, batch_size=8, valid=100, n_attr=64))
     from akd.attribution import attribute
     from akd.models import load_model
     from akd.prompts import PromptSettings, build_prompt
@@ -100,9 +88,7 @@ def main() -> None:
     for part in ("training", "attribution"):
         key = "tokens_per_s" if part == "training" else "examples_per_s"
         figures[part]["bf16_speed_vs_float32"] = figures[part]["bf16"][key] / figures[part]["float32"][key]
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

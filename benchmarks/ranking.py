@@ -21,7 +21,6 @@ The scores of both must agree (the largest difference is printed).
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import sys
@@ -34,6 +33,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import arguments, command_line  # noqa: E402
 
 from attribution import build_model  # noqa: E402
 
@@ -77,16 +77,10 @@ def per_candidate(model, tok, prompts, conts, batch_size, add_special_tokens):
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = command_line(__doc__, n=300, batch_size=(16, "prompts per batch (per-candidate: x 5 sequences)"),
+                      repeats=(2, "timed runs of each (alternating); the best counts"))
     ap.add_argument("--model", default="t5-small", choices=["t5-small", "t5-base", "flan-t5-xl", "smollm2"])
-    ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
-    ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--batch-size", type=int, default=16, help="prompts per batch (per-candidate: x 5 sequences)")
-    ap.add_argument("--repeats", type=int, default=2, help="timed runs of each (alternating); the best counts")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--json", default=None)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = arguments(ap)
     examples = load_split(args.dss_root, "cqa", "mc", "test")[: args.n]
     settings = PromptSettings(format="choices")
     texts = [build_prompt(e, settings).text for e in examples] + [e["label"] for e in examples]

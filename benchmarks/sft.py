@@ -29,9 +29,7 @@ model object it is given and never off, so a shared object would carry it into t
 
 from __future__ import annotations
 
-import argparse
 import copy
-import json
 import platform
 import sys
 import tempfile
@@ -42,6 +40,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from common import arguments, best_runs, command_line, report  # noqa: E402
 
 from akd.sources.dss import load_split  # noqa: E402
 from akd.tasks import PREFIX_LABEL, PREFIX_RATIONALE  # noqa: E402
@@ -118,20 +117,11 @@ def padding_free_is_exact(model, tok, rows: list[Example]) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--batch-size", type=int, default=8, help="examples per step (each gives a label and a rationale row)")
-    ap.add_argument("--n", type=int, default=1000, help="training questions to draw batches from")
-    ap.add_argument("--max-length", type=int, default=256)
-    ap.add_argument("--settings", default="padded,padded-no-checkpointing",
-                    help="TRL settings: padded, padding_free, packing, each also with -no-checkpointing")
-    ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--json", default=None)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = arguments(command_line(
+        __doc__, layers=4, steps=30, batch_size=(8, "examples per step (each gives a label and a rationale row)"),
+        n=(1000, "training questions to draw batches from"), max_length=256,
+        settings=("padded,padded-no-checkpointing", "TRL settings: padded, padding_free, packing, each also with "
+                  "-no-checkpointing"), repeats=2))
     import trl
 
     ex = [e for e in load_split(args.dss_root, "cqa", "mc", "train") if e["llm_rationale"]][: args.n]
@@ -155,24 +145,11 @@ def main() -> None:
         return trl_run(fresh, tok, rows, steps, args.batch_size, args.max_length, side)
 
     sides = ["ours"] + [f"{s}" for s in settings]
-    for side in sides:  # warm-up
-        run(side, 3)
-    best: dict[str, tuple[float, int]] = {}
-    for rep in range(args.repeats):
-        for side in sides:
-            secs, tokens = run(side, args.steps)
-            print(f"{side:13s} run {rep + 1}: {tokens / secs:8.1f} tokens/s ({tokens} tokens, {secs:.1f} s)", flush=True)
-            figures.setdefault(f"{side}_runs", []).append({"seconds": secs, "tokens": tokens})
-            if side not in best or tokens / secs > best[side][1] / best[side][0]:
-                best[side] = (secs, tokens)
-    for side, (secs, tokens) in best.items():
-        figures[f"{side}_tok_per_s"] = tokens / secs
+    best_runs(run, sides, args.steps, args.repeats, figures, width=13)
     for side in settings:
         figures[f"speedup_vs_{side}"] = figures["ours_tok_per_s"] / figures[f"{side}_tok_per_s"]
         print(f"ours / TRL {side}: {figures[f'speedup_vs_{side}']:.2f}x tokens/s")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
-    print(json.dumps(figures))
+    report(figures, args.json)
 
 
 if __name__ == "__main__":

@@ -19,8 +19,6 @@ reported.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -31,6 +29,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import arguments, command_line, report  # noqa: E402
 
 from akd.sources.dss import load_split  # noqa: E402
 from akd.tasks import PREFIX_LABEL, PREFIX_RATIONALE  # noqa: E402
@@ -132,19 +131,12 @@ def timed(per_step: list[dict], warmup: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="t5-small")
-    ap.add_argument("--steps", type=int, default=30, help="timed steps per run")
-    ap.add_argument("--warmup-steps", type=int, default=3, help="steps before the timed ones, in the same run")
-    ap.add_argument("--repeats", type=int, default=2, help="runs of each side, alternating; the best is reported")
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--n", type=int, default=2000, help="training examples to draw batches from")
+    ap = command_line(__doc__, model="t5-small", steps=(30, "timed steps per run"),
+                      warmup_steps=(3, "steps before the timed ones, in the same run"),
+                      repeats=(2, "runs of each side, alternating; the best is reported"), batch_size=16,
+                      n=(2000, "training examples to draw batches from"))
     ap.add_argument("--dataset", default="cqa", choices=sorted(TASKS))
-    ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--json", default=None)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    args = arguments(ap)
     from akd.models import train_tokenizer
 
     task = TASKS[args.dataset]
@@ -169,9 +161,7 @@ def main() -> None:
         figures[side] = max(figures["runs"][side], key=lambda x: x["tokens_per_s"])
     figures["speedup_tokens_per_s"] = figures["ours"]["tokens_per_s"] / figures["dss"]["tokens_per_s"]
     print(f"ours / DSS (best of {args.repeats} each): {figures['speedup_tokens_per_s']:.2f}x tokens/s")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
-    print(json.dumps(figures))
+    report(figures, args.json)
 
 
 if __name__ == "__main__":
