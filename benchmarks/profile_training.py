@@ -21,8 +21,6 @@ The products' FLOPs are counted from their recorded shapes, and their rate is se
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import sys
 import time
@@ -34,6 +32,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import command_line, report  # noqa: E402
 
 import akd.training as T  # noqa: E402
 from akd.sources.dss import load_split  # noqa: E402
@@ -93,29 +92,27 @@ def bucket(name: str, shapes, d_model: int, d_ff: int, vocab: int, region: str |
     return "rest (norms, activations, copies, position bias)"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="t5-small")
-    ap.add_argument("--steps", type=int, default=5)
-    ap.add_argument("--warmup-steps", type=int, default=2)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--n", type=int, default=2000)
-    ap.add_argument("--dss-root", default=str(ROOT.parent / "shared/data/dss"))
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--json", default=None)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+def setup(name: str, batch_size: int, n: int, dss_root: str, threads: int):
+    """benchmarks/training.py's student (random weights), tokenizer and CQA rows with PaLM's
+    rationales, the loop's own optimiser, and the loop's own length-grouped batches."""
+    torch.set_num_threads(threads)
     from akd.models import train_tokenizer
     from training import make_model
 
-    ex = [e for e in load_split(args.dss_root, "cqa", "mc", "train") if e["llm_rationale"]][: args.n]
+    ex = [e for e in load_split(dss_root, "cqa", "mc", "train") if e["llm_rationale"]][:n]
     rows = [Example(e["input"], e["label"], e["llm_rationale"]) for e in ex]
     tok = train_tokenizer([r.input for r in rows] + [r.rationale for r in rows] + [r.label for r in rows], 32000)
-    model = make_model(args.model, tok)
+    model = make_model(name, tok)
     model.train()
-    cfg = TrainConfig(batch_size=args.batch_size, max_input_tokens=1024, max_target_tokens=256)
-    opt = T.adamw(list(model.parameters()), TrainConfig(lr=5e-4))  # the loop's own optimiser
-    batches = [[rows[i] for i in b] for b in next_batches(rows, cfg, random.Random(0))]  # the loop's own batching
+    cfg = TrainConfig(batch_size=batch_size, max_input_tokens=1024, max_target_tokens=256)
+    opt = T.adamw(list(model.parameters()), TrainConfig(lr=5e-4))
+    batches = [[rows[i] for i in b] for b in next_batches(rows, cfg, random.Random(0))]
+    return model, tok, cfg, opt, batches
+
+
+def main() -> None:
+    args = command_line(__doc__, model="t5-small", steps=5, warmup_steps=2, batch_size=16, n=2000).parse_args()
+    model, tok, cfg, opt, batches = setup(args.model, args.batch_size, args.n, args.dss_root, args.threads)
 
     encode = T._encode
 
@@ -172,8 +169,7 @@ def main() -> None:
                "wall_s": wall, "operators_s": profiled, "buckets_s": dict(table), "rest_operators_s": dict(top_rest),
                "product_gflop": flops / 1e9, "product_gflop_per_s": flops / product_s / 1e9,
                "step_gflop_per_s": flops / wall / 1e9, "sgemm_2048_gflop_per_s": ceiling}
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
+    report(figures, args.json, echo=False)
 
 
 if __name__ == "__main__":

@@ -208,3 +208,30 @@ def test_t5_target_logits_are_the_models_own_forward_at_the_target_positions(ver
         assert (a is None) == (b is None)
         if a is not None:
             torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+def test_t5_batches_encoded_together_are_encoded_as_apart():
+    """Two batches of different widths and padding in one encoder pass: each batch's output at its
+    real positions, and the gradients through them, are those of its own encoder pass (float64)."""
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from akd.kd import shares_encoder, t5_encode_together
+
+    torch.manual_seed(0)
+    model = T5ForConditionalGeneration(T5Config(vocab_size=50, d_model=16, d_ff=32, d_kv=4, num_heads=4,
+                                                num_layers=2, dropout_rate=0.0, decoder_start_token_id=0)).double()
+    assert shares_encoder(model)
+    a, b = torch.randint(3, 50, (3, 7)), torch.randint(3, 50, (2, 11))
+    ma, mb = torch.ones_like(a), torch.ones_like(b)
+    ma[1, 4:] = 0
+    mb[0, 9:] = 0
+    together = t5_encode_together(model, [(a, ma), (b, mb)])
+    apart = [model.get_encoder()(input_ids=i, attention_mask=m).last_hidden_state for i, m in ((a, ma), (b, mb))]
+    weights = [torch.randn_like(x) * m.unsqueeze(-1) for x, m in zip(apart, (ma, mb))]  # real positions only
+    for x, y, m in zip(together, apart, (ma, mb)):
+        assert x.shape == y.shape
+        torch.testing.assert_close(x[m.bool()], y[m.bool()], rtol=0, atol=1e-12)
+    grads = [torch.autograd.grad(sum((x * w).sum() for x, w in zip(out, weights)), list(model.encoder.parameters()))
+             for out in (together, apart)]
+    for g, h in zip(*grads):
+        torch.testing.assert_close(g, h, rtol=0, atol=1e-12)

@@ -319,11 +319,12 @@ def _hf_batch_loss(model, tok, rows, w, prefix="predict: "):
     return (1 - w) * label + (w * rationale if rationale is not None else 0)
 
 
-@pytest.mark.parametrize("arch", ["t5-nano", "llama-nano"])
-def test_the_gradient_of_a_batch_does_not_depend_on_the_micro_batch_size(tiny_models, arch):
+@pytest.mark.parametrize("arch,shared", [("t5-nano", False), ("t5-nano", True), ("llama-nano", False)])
+def test_the_gradient_of_a_batch_does_not_depend_on_the_micro_batch_size(tiny_models, arch, shared):
     """Micro-batches of 1, 2, 4 and the whole batch of 8 give the gradient of the whole batch's
     loss, to 1e-6 in float64: targets of very different lengths, rows without a rationale (one
-    micro-batch of 2 has none), computed independently with the model's own loss."""
+    micro-batch of 2 has none), computed independently with the model's own loss; for T5 also with
+    both tasks' rows in one encoder pass (``shared_encoder``)."""
     from akd.training import step_gradients
 
     model, tok = tiny_models[arch]
@@ -343,7 +344,8 @@ def test_the_gradient_of_a_batch_does_not_depend_on_the_micro_batch_size(tiny_mo
         model.zero_grad()
         cfg = TrainConfig(steps=1, batch_size=8, micro_batch_size=micro, rationale_weight=w, precision="float32",
                           max_target_tokens=256)  # nothing cut: the reference cuts nothing
-        losses = step_gradients(model, tok, rows, cfg, multitask=True, micro=micro, label_prefix="predict: ")
+        losses = step_gradients(model, tok, rows, cfg, multitask=True, micro=micro, label_prefix="predict: ",
+                                shared_encoder=shared)
         assert losses.label == pytest.approx(label.item(), rel=1e-9)  # each task's loss as the curve logs it
         assert losses.rationale == pytest.approx(rationale.item(), rel=1e-9)
         assert losses.total == pytest.approx(((1 - w) * label + w * rationale).item(), rel=1e-9)

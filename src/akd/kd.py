@@ -74,11 +74,12 @@ def sparse_divergence(student_logits: torch.Tensor, ids: torch.Tensor, teacher_l
     return 0.5 * _kl(logp, logm) + 0.5 * _kl(logq, logm)
 
 
-def target_logits(model, ids, mask, labels) -> tuple[torch.Tensor, torch.Tensor]:
+def target_logits(model, ids, mask, labels, encoded: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """The logits at every position that predicts a target token, row by row in order (each row's
     target tokens as its labels list them), and those tokens.  The output layer is computed only
     there: a decoder-only model's prompt positions and a T5 decoder's padding are never scored.
-    No key-value cache is built (``use_cache=False``): nothing is generated."""
+    No key-value cache is built (``use_cache=False``): nothing is generated.  ``encoded``: a T5
+    encoder's output for ``ids`` already computed (:func:`t5_encode_together`)."""
     if model.config.is_encoder_decoder:
         rows, cols = (labels >= 0).nonzero(as_tuple=True)
         if model.config.model_type not in ("t5", "mt5"):  # another encoder-decoder: its own forward
@@ -86,7 +87,8 @@ def target_logits(model, ids, mask, labels) -> tuple[torch.Tensor, torch.Tensor]
                            use_cache=False).logits
             return logits[rows, cols], labels[rows, cols]
         # T5ForConditionalGeneration.forward, with the output layer at the target positions only
-        encoded = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+        if encoded is None:
+            encoded = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
         hidden = model.get_decoder()(input_ids=model._shift_right(labels), encoder_hidden_states=encoded,
                                      encoder_attention_mask=mask, use_cache=False).last_hidden_state[rows, cols]
         if model.config.scale_decoder_outputs:  # T5 1.0's tied output layer (not v1.1 / Flan-T5)
@@ -95,6 +97,32 @@ def target_logits(model, ids, mask, labels) -> tuple[torch.Tensor, torch.Tensor]
     hidden = model.base_model(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state
     rows, cols = (labels[:, 1:] >= 0).nonzero(as_tuple=True)  # position t predicts token t + 1
     return model.get_output_embeddings()(hidden[rows, cols]), labels[rows, cols + 1]
+
+
+def shares_encoder(model) -> bool:
+    """Whether :func:`target_logits` runs the encoder itself (T5 and mT5), so that batches can share
+    one encoder pass (:func:`t5_encode_together`)."""
+    return bool(model.config.is_encoder_decoder) and model.config.model_type in ("t5", "mt5")
+
+
+def t5_encode_together(model, batches: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+    """One encoder pass over the rows of several (ids, mask) batches, padded to the widest, and each
+    batch's encoder output cut back to its own width: what separate passes give (the padding is
+    masked out of attention, and T5's position bias is relative), with larger matrix products."""
+    width = max(ids.shape[1] for ids, _ in batches)
+
+    def widened(x, value):
+        return torch.nn.functional.pad(x, (0, width - x.shape[1]), value=value)
+
+    pad = model.config.pad_token_id or 0
+    ids = torch.cat([widened(i, pad) for i, _ in batches])
+    mask = torch.cat([widened(m, 0) for _, m in batches])
+    encoded = model.get_encoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+    out, start = [], 0
+    for i, _ in batches:
+        out.append(encoded[start: start + i.shape[0], : i.shape[1]])
+        start += i.shape[0]
+    return out
 
 
 def float_logits(logits: torch.Tensor) -> torch.Tensor:

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .kd import float_logits as _float, target_logits
+from .kd import float_logits as _float, shares_encoder, t5_encode_together, target_logits
 from .precision import autocast
 from .progress import progress
 from .evaluation import answers
@@ -170,10 +170,11 @@ def target_count(model, labels) -> int:
     return int((labels[:, 1:] >= 0).sum() if not model.config.is_encoder_decoder else (labels >= 0).sum())
 
 
-def _loss_sums(model, ids, mask, labels, teacher: Sequence[dict] | None = None, kd: dict | None = None):
+def _loss_sums(model, ids, mask, labels, teacher: Sequence[dict] | None = None, kd: dict | None = None,
+               encoded=None):
     """The summed cross-entropy of a batch's target tokens, and, given each row's ``teacher`` targets
     (:func:`teacher_targets`), the summed divergence from them at ``kd``'s temperature (else None)."""
-    logits, targets = target_logits(model, ids, mask, labels)
+    logits, targets = target_logits(model, ids, mask, labels, encoded)
     ce = torch.nn.functional.cross_entropy(_float(logits), targets, reduction="sum")
     if teacher is None:
         return ce, None
@@ -202,13 +203,15 @@ def teacher_targets(teacher: Sequence[dict], labels: torch.Tensor, device) -> tu
 
 
 def step_gradients(model, tokenizer, batch: Sequence["Example"], cfg: TrainConfig, multitask: bool, micro: int,
-                   label_prefix: str = "", say: Callable[[str], str] = spaced) -> StepLoss:
+                   label_prefix: str = "", say: Callable[[str], str] = spaced, shared_encoder: bool = False) -> StepLoss:
     """Accumulate the gradient of one batch's loss, ``micro`` examples per forward and backward, and
     return the loss, each task's, and the tokens seen (:class:`StepLoss`).  The loss is that of the whole batch at once, whatever
     ``micro`` is: ``(1 - w) * L_label + w * L_rationale`` (``L_label`` alone for one task), each
     ``L`` the mean cross-entropy over *all* its target tokens of the batch (each micro-batch's
     summed cross-entropy divided by the batch's token count); ``L_rationale`` is 0 in a batch
-    without rationales, and the label task keeps its weight ``1 - w`` there."""
+    without rationales, and the label task keeps its weight ``1 - w`` there.  ``shared_encoder``: a T5
+    student encodes both tasks' rows of a micro-batch in one pass (the decoders run apart); the same
+    loss and gradients, off by default (measured no faster on CPU: benchmarks/levers.py)."""
     device = next(model.parameters()).device
     decoder_only = not model.config.is_encoder_decoder
     parts = []
@@ -229,7 +232,9 @@ def step_gradients(model, tokenizer, batch: Sequence["Example"], cfg: TrainConfi
     for (label, rationale), m0 in zip(parts, range(0, len(batch), micro)):
         with autocast(device, cfg.precision):
             teacher = [r.teacher for r in batch[m0: m0 + micro]] if kd else None
-            ce, divergence = _loss_sums(model, *label[:3], teacher, kd)
+            together = shared_encoder and rationale is not None and shares_encoder(model)
+            encoded = t5_encode_together(model, [label[:2], rationale[:2]]) if together else (None, None)
+            ce, divergence = _loss_sums(model, *label[:3], teacher, kd, encoded[0])
             label_loss = ce / max(1, n_label)
             task["label"] += label_loss.item()
             if divergence is not None:  # (1 - a) * CE + a * T^2 * D, each a mean over the batch's label tokens
@@ -238,7 +243,7 @@ def step_gradients(model, tokenizer, batch: Sequence["Example"], cfg: TrainConfi
             loss = w_label * label_loss
             tokens += label[3]
             if rationale is not None:
-                rationale_loss = _loss_sums(model, *rationale[:3])[0] / max(1, n_rationale)
+                rationale_loss = _loss_sums(model, *rationale[:3], encoded=encoded[1])[0] / max(1, n_rationale)
                 loss = loss + cfg.rationale_weight * rationale_loss
                 task["rationale"] += rationale_loss.item()
                 tokens += rationale[3]
