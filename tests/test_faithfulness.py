@@ -71,6 +71,25 @@ def test_the_word_the_answer_depends_on_is_comprehensive_and_sufficient():
     assert out["sufficiency"][1] == pytest.approx(full - gone)  # "sky" alone does not
 
 
+def test_full_prompts_scored_once_give_the_same_figures_and_are_not_rescored():
+    """``full=``: the unedited prompts' m(x)_j scored once serves every word set; the scorer then
+    sees only the edited prompts, and each figure equals the one-call result."""
+    rendered, row = _prompt_and_row()
+    seen = []
+
+    def score(prompts, continuations):
+        seen.extend(prompts)
+        return [(np.array([0.0, -6.0, -6.0] if "blue" in p else [-6.0, -1.0, -6.0]), np.ones(3)) for p in prompts]
+
+    alone = faithfulness(score, [rendered] * 2, [LABELS] * 2, [0, 1], [row] * 2, [[3], [1]])
+    assert seen.count(PROMPT) == 2
+    seen.clear()
+    shared = faithfulness(score, [rendered] * 2, [LABELS] * 2, [0, 1], [row] * 2, [[3], [1]], full=alone["p_full"])
+    assert PROMPT not in seen and len(seen) == 4
+    for key in alone:
+        np.testing.assert_array_equal(shared[key], alone[key])
+
+
 def test_mass_that_leaves_every_label_is_not_comprehensiveness():
     """Deleting a word lowers every candidate's probability by the same factor: the class
     distribution over the candidates is unchanged, so comprehensiveness is 0 (the raw sequence
@@ -123,8 +142,8 @@ def test_the_teachers_full_prompt_probability_is_the_attributed_one(tiny_model):
 
 
 def test_the_workflow_writes_the_faithfulness_table(tmp_path):
-    """`snakemake teacher` with analyses.faithfulness_examples: one job per dataset, method and k
-    (top-k words and k random words of the same examples), then the table."""
+    """`snakemake teacher` with analyses.faithfulness_examples: one job per dataset and k (each
+    method's top-k words and k random words of the same examples), then the table."""
     import pandas as pd
     import yaml
 
@@ -139,9 +158,8 @@ def test_the_workflow_writes_the_faithfulness_table(tmp_path):
     run = snakemake("teacher", "--cores", "2", "--configfile", str(path), cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-3000:]
     table = pd.read_csv(tmp_path / "results/tables/faithfulness.csv")
-    assert set(zip(table["method"], table["source"], table["k"])) == {
-        ("saliency", "saliency", 2), ("saliency", "random", 2),
-        ("feature_ablation", "feature_ablation", 2), ("feature_ablation", "random", 2)}
+    assert sorted(zip(table["source"], table["k"])) == [("feature_ablation", 2), ("random", 2), ("saliency", 2)]
+    assert job_counts(run.stdout + run.stderr).get("faithfulness") == 1
     assert (table["n"] == 15).all() and table["comprehensiveness"].between(-1, 1).all()
     assert table["p_full"].nunique() == 1  # every source and method on the same examples, the same full prompts
     # the compared method is attributed on those examples only, the students' method on the whole split
@@ -149,8 +167,10 @@ def test_the_workflow_writes_the_faithfulness_table(tmp_path):
     fa = pd.read_parquet(teacher / "attributions/feature_ablation/train.parquet")
     sal = pd.read_parquet(teacher / "attributions/saliency/train.parquet")
     assert len(fa) == 15 and len(sal) > 15 and list(fa["id"]) == list(sal["id"][:15])
-    rows = pd.read_parquet(tmp_path / "results/syn-nli/teacher/teacher-nano/faithfulness/saliency/k2.parquet")
-    assert len(rows) == 30 and set(rows["source"]) == {"saliency", "random"}
+    rows = pd.read_parquet(tmp_path / "results/syn-nli/teacher/teacher-nano/faithfulness/k2.parquet")
+    assert len(rows) == 45 and set(rows["source"]) == {"saliency", "feature_ablation", "random"}
+    # each source's m(x)_j of the full prompt is the one scoring's
+    assert rows.groupby("id")["p_full"].nunique().eq(1).all()
     # off by default: no faithfulness job is planned without the key
     del cfg["analyses"]
     path.write_text(yaml.safe_dump(cfg))
@@ -179,9 +199,10 @@ def test_compare_methods_are_planned_for_the_analyses_only(tmp_path):
     assert sorted((j["rule"], j["wildcards"]["dataset"]) for j in fa if j["rule"].startswith("attribute")) == [
         ("attribute", "syn-math"), ("attribute", "syn-nli")]  # syn-math's train is sharded for saliency
     assert [j for j in jobs if j["rule"] == "attribute_shard" and j["wildcards"]["method"] == "saliency"]
-    assert sum(j["rule"] == "faithfulness" for j in fa) == 2
     assert "feature_ablation-k2" not in run.stdout and "saliency-k2/seed0" in run.stdout
-    assert job_counts(run.stdout)["faithfulness"] == 4
+    # one faithfulness job per dataset and k, reading both methods' words
+    assert job_counts(run.stdout)["faithfulness"] == 2
+    assert run.stdout.count("rationales/teacher-nano/feature_ablation/k2/train.parquet") >= 2
 
     for analyses, hint in (({"faithfulness_examples": 10, "compare_methods": ["saliency"]}, "already attribution.methods"),
                            ({"compare_methods": ["feature_ablation"]}, "faithfulness_examples")):

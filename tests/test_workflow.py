@@ -304,7 +304,7 @@ def test_paper_grid_plans_on_dss_layout(tmp_path, paper_offline):
     assert counts["teacher_predict"] == 7 and counts["teacher_predict_shard"] == 32
     assert counts["teacher_cot"] == 3 and counts["teacher_cot_shard"] == 32 and counts["merge_cot"] == 1
     assert counts["merge_predictions"] == 1 and counts["merge_attributions"] == 2
-    assert counts["faithfulness"] == 4 * 2 * 5 and counts["human_rationales"] == 2
+    assert counts["faithfulness"] == 4 * 5 and counts["human_rationales"] == 2  # per dataset and k, both methods
     assert counts["accuracy_vs_data"] == 1 and counts["plausibility_table"] == 1
     assert counts["input_stats"] == 4 and "teacher_finetune" not in counts
 
@@ -340,7 +340,7 @@ def test_offline_real_teacher_config_plans_the_teacher_stages(tmp_path):
 def test_offline_real_config_plans_the_first_real_run(tmp_path):
     """configs/offline-real.yaml: the teacher fine-tuned, a shrunk student built once, twelve
     variants (saliency at k 1, 3, 5; the controls, seqkd-saliency and kd-saliency at k 5 only; cot; kd) times three
-    seeds, faithfulness at each k (saliency and feature ablation) and plausibility; the chains of thought written by the model
+    seeds, faithfulness at each k (saliency, feature ablation and random words in one job) and plausibility; the chains of thought written by the model
     before fine-tuning (`teacher.cot.model: base`), and by the fine-tuned one without it; the
     teacher's jobs ahead of the students."""
     path, env = _smollm2_config(tmp_path, "offline-real.yaml")
@@ -351,8 +351,8 @@ def test_offline_real_config_plans_the_first_real_run(tmp_path):
     # control rationales: masked at k 5, random at k 1, 3, 5 (the analyses' reference rows at every k)
     assert counts["train_student"] == 36 and counts["evaluate"] == 36 and counts["control_rationales"] == 4
     assert counts["teacher_logits"] == 1  # the fine-tuned teacher's distributions on the 600 training labels
-    assert counts["faithfulness"] == 6 and counts["plausibility_table"] == 1  # saliency and feature ablation
-    assert counts["attribute"] == 3  # saliency on train and test, feature ablation on 100 training questions
+    assert counts["faithfulness"] == 3 and counts["plausibility_table"] == 1  # per k: saliency, feature ablation, random
+    assert counts["attribute"] == 3  # saliency on train and test, feature ablation on 50 training questions
     for variant in ["standard", "saliency-k1", "saliency-k3", "saliency-k5", "random-k5", "masked-k5", "llm",
                     "cot", "seqkd", "seqkd-saliency-k5", "kd", "kd-saliency-k5"]:
         assert f"students/smollm2-4l/{variant}/seed2/model" in run.stdout, variant

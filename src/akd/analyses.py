@@ -166,24 +166,24 @@ FAITHFULNESS_NOTE = (
     "p(answer | the words deleted from the example's text), sufficiency = p(answer) - p(answer | only the "
     "words left); p (ERASER's m(x)_j): with probability `class`, the teacher's probability of the answer's "
     "class, the softmax of its candidates' summed log-probabilities over the label space, recomputed on each "
-    "edited input; `sequence` (generated answers, no label space): the probability of the answer's text; source "
-    "`random`: k random words of the same input. Means over n examples. A method of "
+    "edited input; `sequence` (generated answers, no label space): the probability of the answer's text; source: an "
+    "attribution method's top-k words, or `random`, k random words of the same input; every source of a dataset "
+    "and k on the same examples. Means over n examples. A method of "
     "analyses.compare_methods is attributed on these examples only, for this table and plausibility.")
 
 
 def faithfulness_summary(items: Sequence[dict]) -> pd.DataFrame:
-    """``items``: dataset, method, faithfulness (a per-example file of :mod:`akd.faithfulness`).
-    Per dataset, method, k and source (the method's top-k words, or k random words): mean
+    """``items``: dataset, faithfulness (a per-example file of :mod:`akd.faithfulness`, one per k).
+    Per dataset, k and source (an attribution method's top-k words, or k random words): mean
     comprehensiveness and sufficiency over the examples (higher comprehensiveness and lower
     sufficiency: more faithful)."""
     parts = []
     for it in items:
         df = io.read_parquet(it["faithfulness"], schemas.FAITHFULNESS)
         df.insert(0, "dataset", it["dataset"])
-        df.insert(1, "method", it["method"])
         parts.append(df)
     long = pd.concat(parts, ignore_index=True)
-    g = long.groupby(["dataset", "method", "k", "source", "probability"], sort=True)
+    g = long.groupby(["dataset", "k", "source", "probability"], sort=True)
     return pd.DataFrame({"n": g.size(), "comprehensiveness": g["comprehensiveness"].mean(),
                          "sufficiency": g["sufficiency"].mean(), "p_full": g["p_full"].mean()}).reset_index().round(4)
 

@@ -83,20 +83,28 @@ def class_probability(logprobs: np.ndarray, n_tokens: np.ndarray, continuations:
     return float(np.exp(z[chosen]) / np.exp(z).sum())
 
 
+def probabilities(score: Scorer, texts: Sequence[str], candidates: Sequence[Sequence[str]],
+                  chosen: Sequence[int], normalise: str | None = "sum") -> np.ndarray:
+    """m(.)_j of each prompt in ``texts`` (see :func:`class_probability`), scored in one batch run."""
+    ranked = score(list(texts), list(candidates))
+    return np.array([class_probability(lp, nt, cs, j, normalise)
+                     for (lp, nt), cs, j in zip(ranked, candidates, chosen)], dtype=np.float64)
+
+
 def faithfulness(score: Scorer, prompts: Sequence[Rendered], candidates: Sequence[Sequence[str]],
                  chosen: Sequence[int], rows: Sequence[dict], words: Sequence[Sequence[int]],
-                 normalise: str | None = "sum") -> dict[str, np.ndarray]:
+                 normalise: str | None = "sum", full: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per example: m of the answer with the full prompt, without the chosen ``words``, with only
     them, and comprehensiveness and sufficiency (see the module's docstring).  ``candidates[i]``:
     the continuations the teacher ranked (``chosen[i]`` its answer's index), or the one generated
-    answer with ``normalise=None``."""
-    n = len(prompts)
-    texts = ([p.text for p in prompts] + [edited(p, r, c, False) for p, r, c in zip(prompts, rows, words)]
-             + [edited(p, r, c, True) for p, r, c in zip(prompts, rows, words)])
-    ranked = score(texts, list(candidates) * 3)
-    m = np.array([class_probability(lp, nt, cs, j, normalise)
-                  for (lp, nt), cs, j in zip(ranked, list(candidates) * 3, list(chosen) * 3)])
-    full, without, only = m[:n], m[n: 2 * n], m[2 * n:]
+    answer with ``normalise=None``.  ``full``: m of the unedited prompts when already scored (one
+    scoring serves every word set of the same examples); else they are scored with the edits."""
+    sets = ([] if full is not None else [[p.text for p in prompts]]) + [
+        [edited(p, r, c, keep) for p, r, c in zip(prompts, rows, words)] for keep in (False, True)]
+    m = probabilities(score, sum(sets, []), list(candidates) * len(sets), list(chosen) * len(sets), normalise)
+    m = m.reshape(len(sets), len(prompts))
+    full = m[0] if full is None else np.asarray(full, dtype=np.float64)
+    without, only = m[-2], m[-1]
     return {"p_full": full, "p_without": without, "p_only": only,
             "comprehensiveness": full - without, "sufficiency": full - only}
 

@@ -362,35 +362,46 @@ def answer_overlap(items: Sequence[dict], ks: Sequence[int], csv_out: str, md_ou
     return table
 
 
-def faithfulness(model: str, predictions: str, attributions: str, rationales: dict[str, str], k: int, out: str,
-                 settings: dict) -> pd.DataFrame:
-    """ERASER comprehensiveness and sufficiency (:mod:`akd.faithfulness`) of each word set in
-    ``rationales`` (source name -> rationale file of the same k) on the first ``settings["n"]``
-    training examples that every source has words for."""
-    from .faithfulness import answer_space, faithfulness as measure, model_scorer
-    from .models import load_for, set_threads
+def _answered_prompts(preds: pd.DataFrame, attributions: pd.DataFrame, ids: Sequence[str]) -> tuple[list, list, list]:
+    """Per example: its prompt with the fields' spans (predictions), the continuations the teacher
+    ranked and the index of the attributed answer among them."""
+    from .faithfulness import answer_space
     from .tasks import Rendered
+
+    prompts = [Rendered(preds.at[i, "prompt"], tuple(zip(preds.at[i, "span_field"], map(int, preds.at[i, "span_start"]),
+                                                         map(int, preds.at[i, "span_end"])))) for i in ids]
+    spaces = [answer_space(preds.loc[i].to_dict(), attributions.at[i, "target"]) for i in ids]
+    return prompts, [c for c, _ in spaces], [j for _, j in spaces]
+
+
+def faithfulness(model: str, predictions: str, attributions: dict[str, str], rationales: dict[str, str], k: int,
+                 out: str, settings: dict) -> pd.DataFrame:
+    """ERASER comprehensiveness and sufficiency (:mod:`akd.faithfulness`) of each word set in
+    ``rationales`` (source name -> rationale file of the same k; ``attributions``: source name ->
+    the attribution file its positions index) on the first ``settings["n"]`` training examples that
+    every source has words for; the full prompts are scored once for all sources."""
+    from .faithfulness import faithfulness as measure, model_scorer, probabilities
+    from .models import load_for, set_threads
 
     set_threads(settings.get("threads"))
     preds = io.read_parquet(predictions, schemas.PREDICTIONS).set_index("id", drop=False)
-    rows = io.read_parquet(attributions, schemas.ATTRIBUTIONS).set_index("id")
+    rows = {name: io.read_parquet(path, schemas.ATTRIBUTIONS).set_index("id") for name, path in attributions.items()}
     chosen = {name: io.read_parquet(path, schemas.RATIONALES).set_index("id")["positions"]
               for name, path in rationales.items()}
-    ids = [i for i in rows.index if all(i in c.index for c in chosen.values())][: int(settings["n"])]
+    first = next(iter(rows.values())) if rows else pd.DataFrame()
+    ids = [i for i in first.index if all(i in t.index for t in [*chosen.values(), *rows.values()])][: int(settings["n"])]
     m, tok = load_for(model, settings)
     info = io.parquet_metadata(predictions).get("info") or {}
     score = model_scorer(m, tok, int(settings.get("batch_size", 16)), int(settings.get("max_input_tokens", 1024)),
                          add_special_tokens=not info.get("chat", False))
-    prompts = [Rendered(preds.at[i, "prompt"], tuple(zip(preds.at[i, "span_field"], map(int, preds.at[i, "span_start"]),
-                                                         map(int, preds.at[i, "span_end"])))) for i in ids]
-    spaces = [answer_space(preds.loc[i].to_dict(), rows.at[i, "target"]) for i in ids]
+    prompts, cands, js = _answered_prompts(preds, first, ids)
     normalise = (info.get("normalise") or "sum") if info.get("answer", "rank") == "rank" else None
-    records = [rows.loc[i].to_dict() for i in ids]
+    full = probabilities(score, [p.text for p in prompts], cands, js, normalise)
     parts = []
     for name, positions in chosen.items():
         t0 = time.time()
-        got = measure(score, prompts, [c for c, _ in spaces], [j for _, j in spaces], records,
-                      [list(positions[i]) for i in ids], normalise)
+        got = measure(score, prompts, cands, js, [rows[name].loc[i].to_dict() for i in ids],
+                      [list(positions[i]) for i in ids], normalise, full=full)
         log.info("%s, k %d: %d examples in %.1f s", name, k, len(ids), time.time() - t0)
         parts.append(pd.DataFrame({"id": ids, "source": name, "k": k, **got,
                                    "probability": "sequence" if normalise is None else "class"}))

@@ -9,26 +9,31 @@ localrules:
 
 
 rule faithfulness:
-    """Comprehensiveness and sufficiency of a method's top-k words and of k random words."""
+    """Comprehensiveness and sufficiency of each analysed method's top-k words and of k random
+    words, on the same examples (their full prompts scored once)."""
     input:
         model=teacher_input,
         predictions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/predictions/train.parquet",
-        attributions=f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/attributions/{{method}}/train.parquet",
-        top=f"{RESULTS}/{{dataset}}/rationales/{TEACHER}/{{method}}/k{{k}}/train.parquet",
+        attributions=expand(f"{RESULTS}/{{{{dataset}}}}/teacher/{TEACHER}/attributions/{{method}}/train.parquet",
+                            method=ANALYSED_METHODS),
+        top=expand(f"{RESULTS}/{{{{dataset}}}}/rationales/{TEACHER}/{{method}}/k{{{{k}}}}/train.parquet",
+                   method=ANALYSED_METHODS),
         random=f"{RESULTS}/{{dataset}}/rationales/{TEACHER}/random/k{{k}}/train.parquet",
     output:
-        f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/faithfulness/{{method}}/k{{k}}.parquet",
+        f"{RESULTS}/{{dataset}}/teacher/{TEACHER}/faithfulness/k{{k}}.parquet",
     params:
         model=lambda w: teacher_dir(w.dataset),
         k=lambda w: int(w.k),
-        settings=lambda w: faithfulness_settings(w.dataset, w.method),
+        sources=[*ANALYSED_METHODS, "random"],
+        words=[*ANALYSED_METHODS, CONTROL_METHOD],  # the attributions each source's positions index
+        settings=lambda w: faithfulness_settings(w.dataset),
     threads: threads_of("teacher")
     resources:
         **resources_of("teacher"),
     conda:
         "../../envs/akd.yaml"
     log:
-        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/faithfulness_{{method}}_k{{k}}.log",
+        f"{RESULTS}/logs/{{dataset}}/teacher/{TEACHER}/faithfulness_k{{k}}.log",
     script:
         "../scripts/faithfulness.py"
 
@@ -42,7 +47,7 @@ rule faithfulness_table:
         md=f"{RESULTS}/tables/faithfulness.md",
         html=report(f"{RESULTS}/tables/faithfulness.html", caption="../report/faithfulness.rst", category="Analyses"),
     params:
-        analyses=keys(faithfulness_items(), "dataset", "method", "k"),
+        analyses=keys(faithfulness_items(), "dataset", "k"),
     conda:
         "../../envs/akd.yaml"
     log:

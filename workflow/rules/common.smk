@@ -404,9 +404,8 @@ def faithfulness_items():
     if not FAITHFULNESS_N:
         return []
     return [
-        dict(dataset=d, method=m, k=k, faithfulness=f"{RESULTS}/{d}/teacher/{TEACHER}/faithfulness/{m}/k{k}.parquet")
+        dict(dataset=d, k=k, faithfulness=f"{RESULTS}/{d}/teacher/{TEACHER}/faithfulness/k{k}.parquet")
         for d in DATASETS
-        for m in ANALYSED_METHODS
         for k in KS
     ]
 
@@ -454,9 +453,9 @@ def plausibility_items():
     ]
 
 
-def faithfulness_settings(dataset, method):
-    """The teacher's model and batch sizes (as attribution loads it) and how many examples."""
-    settings = attribution_settings(dataset, method)
+def faithfulness_settings(dataset):
+    """The teacher's model and batch sizes (as the random words' attribution loads it) and how many examples."""
+    settings = attribution_settings(dataset, CONTROL_METHOD)
     keep = ("model", "gguf_file", "trust_remote_code", "device", "batch_size", "max_input_tokens")
     return as_params({**{k: settings[k] for k in keep if k in settings}, "n": FAITHFULNESS_N})
 
