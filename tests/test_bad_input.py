@@ -13,7 +13,7 @@ from akd.sources.dss import load_split
 from akd.sources.tabular import load_file
 from akd.words import check_k
 from dss_fixture import write_dss
-from workflow_helpers import ROOT, TINY, documented, documented_errors, snakemake
+from workflow_helpers import ROOT, TINY, documented, documented_errors, planned_jobs, snakemake
 
 SCHEMA = ROOT / "workflow/schemas/config.schema.yaml"
 
@@ -592,3 +592,42 @@ def test_a_kd_student_whose_tokenizer_differs_is_refused_before_any_job(tmp_path
     unread = tmp_path / "no-tokenizer-json"
     unread.mkdir()
     check(_kd_config(a, str(unread)))  # cannot be read offline: the teacher_logits job compares them
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_a_file_s_own_rationale_column_counts_as_llm_rationales(tmp_path, suffix):
+    import pandas as pd
+
+    from akd.config import has_llm_rationales
+
+    def dataset(rows):
+        path = tmp_path / f"rows{suffix}"
+        df = pd.DataFrame([{k: v for k, v in r.items() if k != "choices"} for r in rows])
+        {".jsonl": lambda: _jsonl(path, rows), ".csv": lambda: df.to_csv(path, index=False),
+         ".parquet": lambda: df.to_parquet(path)}[suffix]()
+        return {"source": "file", "task": "mc", "files": {"train": str(path), "test": str(path)}}
+
+    assert has_llm_rationales(dataset([dict(r, rationale="Things go in boxes.") for r in MC]))
+    assert not has_llm_rationales(dataset(MC))
+    assert has_llm_rationales(dict(dataset([dict(r, why="Boxes.") for r in MC]), columns={"rationale": "why"}))
+    assert not has_llm_rationales(dict(dataset([dict(r, rationale="Boxes.") for r in MC]), columns={"rationale": "why"}))
+    assert has_llm_rationales({"source": "hub", "task": "mc", "name": "x/y", "columns": {"rationale": "why"}})
+    assert not has_llm_rationales({"source": "hub", "task": "mc", "name": "x/y"})
+    assert not has_llm_rationales({"source": "file", "task": "mc", "files": {"train": str(tmp_path / "none.jsonl")}})
+
+
+def test_llm_on_a_dataset_without_rationales_is_noted_at_planning_and_not_planned(tmp_path):
+    cfg = tiny()
+    bare = _jsonl(tmp_path / "bare.jsonl", [dict(r, id=f"b{i}") for i, r in enumerate(MC * 6)])
+    own = _jsonl(tmp_path / "own.jsonl", [dict(r, id=f"o{i}", rationale="Things go in boxes.") for i, r in enumerate(MC * 6)])
+    cfg["datasets"] = {name: {"source": "file", "task": "mc", "files": {"train": f, "valid": f, "test": f}}
+                       for name, f in (("bare", bare), ("own", own))}
+    cfg["student"]["variants"] = ["standard", "llm"]
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    run = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert ("Note on the config: student.variants: llm trains on a dataset's LLM rationales, and ['bare'] have none"
+            in run.stderr)
+    trained = {(j["wildcards"]["dataset"], j["wildcards"]["variant"]) for j in planned_jobs(run.stdout) if j["rule"] == "train_student"}
+    assert trained == {("bare", "standard"), ("own", "standard"), ("own", "llm")}

@@ -12,6 +12,7 @@ from pathlib import Path
 import yaml
 
 from .errors import AkdError
+from .sources import tabular
 from .specs import (TINY_PRESETS, ModelSpecError, check_spec, is_tiny, offline_json, offline_vocabulary, resolve_spec,
                     vocabulary_difference)
 
@@ -392,7 +393,24 @@ def has_human_rationales(config: dict, name: str) -> bool:
 
 
 def has_llm_rationales(ds: dict) -> bool:
-    """Whether a dataset carries LLM rationales (so the ``llm`` variant runs on it)."""
+    """Whether a dataset carries LLM rationales (so the ``llm`` variant runs on it): DSS and synthetic
+    data do; a file dataset does when its training file has the ``rationale`` column (or the column
+    ``columns`` maps it to); a hub dataset, whose columns planning cannot see, when ``columns`` maps it."""
+    columns = ds.get("columns") or {}
     if ds["source"] in ("dss", "synthetic"):
         return True
-    return "rationale" in (ds.get("columns") or {})
+    if ds["source"] == "hub":
+        return "rationale" in columns
+    return columns.get("rationale", "rationale") in tabular.file_columns(ds["files"]["train"])
+
+
+def notices(config: dict) -> list[str]:
+    """What the workflow will leave out of a valid config that its author may not expect: printed
+    while Snakemake plans, without stopping it."""
+    out = []
+    if "llm" in (config.get("student") or {}).get("variants", []):
+        bare = sorted(n for n, ds in config["datasets"].items() if not has_llm_rationales(ds))
+        if bare:
+            out.append(f"student.variants: llm trains on a dataset's LLM rationales, and {bare} have none (no `rationale` "
+                       "column in a file's training split; a hub dataset needs it mapped in `columns`): llm is not trained on them")
+    return out

@@ -28,6 +28,12 @@ def config_checked(check, *args) -> None:
         raise SystemExit(1) from None
 
 
+def notify(notices) -> None:
+    """Print the config's notices (what a valid config leaves out) while Snakemake plans."""
+    for notice in notices:
+        print(f"Note on the config: {notice}", file=sys.stderr, flush=True)
+
+
 SCHEDULER_CHATTER = ("Select jobs to execute...", "Execute ")
 
 

@@ -1,5 +1,6 @@
 # Helpers: config slices for params, model paths, target lists. No rules here.
 
+import functools
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from akd.specs import is_tiny
 from akd.prepare import source_files
 
 akd.smk.config_checked(akd.config.check, config)
+akd.smk.notify(akd.config.notices(config))
 
 RESULTS = config.get("results", "results")
 DATASETS = sorted(config["datasets"])  # sorted: params built from these lists do not depend on key order
@@ -253,6 +255,7 @@ def attribution_shards(pattern, wildcards):
     return shard_files(pattern, wildcards)
 
 
+@functools.cache  # a file dataset's answer reads its training file's head
 def has_llm(dataset):
     return akd.config.has_llm_rationales(config["datasets"][dataset])
 

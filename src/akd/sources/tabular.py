@@ -38,6 +38,28 @@ def read_table_file(path: str | Path) -> list[dict]:
     return rows
 
 
+def file_columns(path: str | Path) -> set[str]:
+    """A table file's column names, read from its head alone (a JSONL file: its first row's keys), for
+    planning; an empty set where the file is missing or unreadable (loading it names the problem)."""
+    path = Path(path)
+    try:
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            return set(pq.read_schema(path).names)
+        with open(path, encoding="utf-8") as f:
+            if suffix == ".csv":
+                return set(pd.read_csv(f, nrows=0).columns)
+            for line in f:
+                if line.strip():
+                    row = json.loads(line)
+                    return set(row) if isinstance(row, dict) else set()
+    except (OSError, ValueError):  # missing, not UTF-8, not JSON or CSV
+        pass
+    return set()
+
+
 def rows_to_examples(rows: list[dict], task: str, columns: dict[str, str] | None, prefix: str) -> list[dict]:
     columns = dict(columns or {})
     out = []
