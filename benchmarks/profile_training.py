@@ -14,7 +14,8 @@ steps, ``--steps`` steps are profiled and every operator's own (self) CPU time i
   position bias.
 
 The products' FLOPs are counted from their recorded shapes, and their rate is set beside that of one
-2048^3 float32 product on the same threads: how far the products are from the CPU's own ceiling.
+2048^3 product (of the step's precision) on the same threads: how far the products are from the CPU's
+own ceiling. ``--precision bf16`` profiles the step under bf16 autocast (the casts fall in the rest).
 
     python benchmarks/profile_training.py --steps 5 --json benchmarks/results/profile-t5-small-cqa.json
 """
@@ -58,9 +59,9 @@ def product_flops(name: str, shapes) -> int:
     return 0
 
 
-def sgemm_rate(n: int = 2048, repeats: int = 10) -> float:
-    """GFLOP/s of one n x n x n float32 product on these threads (the ceiling the products meet)."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def sgemm_rate(n: int = 2048, repeats: int = 10, dtype: torch.dtype = torch.float32) -> float:
+    """GFLOP/s of one n x n x n product on these threads (the ceiling the products meet)."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     for _ in range(3):
         a @ b
     t0 = time.perf_counter()
@@ -92,7 +93,7 @@ def bucket(name: str, shapes, d_model: int, d_ff: int, vocab: int, region: str |
     return "rest (norms, activations, copies, position bias)"
 
 
-def setup(name: str, batch_size: int, n: int, dss_root: str, threads: int):
+def setup(name: str, batch_size: int, n: int, dss_root: str, threads: int, precision: str = "float32"):
     """benchmarks/training.py's student (random weights), tokenizer and CQA rows with PaLM's
     rationales, the loop's own optimiser, and the loop's own length-grouped batches."""
     torch.set_num_threads(threads)
@@ -104,15 +105,17 @@ def setup(name: str, batch_size: int, n: int, dss_root: str, threads: int):
     tok = train_tokenizer([r.input for r in rows] + [r.rationale for r in rows] + [r.label for r in rows], 32000)
     model = make_model(name, tok)
     model.train()
-    cfg = TrainConfig(batch_size=batch_size, max_input_tokens=1024, max_target_tokens=256)
+    cfg = TrainConfig(batch_size=batch_size, max_input_tokens=1024, max_target_tokens=256, precision=precision)
     opt = T.adamw(list(model.parameters()), TrainConfig(lr=5e-4))
     batches = [[rows[i] for i in b] for b in next_batches(rows, cfg, random.Random(0))]
     return model, tok, cfg, opt, batches
 
 
 def main() -> None:
-    args = command_line(__doc__, model="t5-small", steps=5, warmup_steps=2, batch_size=16, n=2000).parse_args()
-    model, tok, cfg, opt, batches = setup(args.model, args.batch_size, args.n, args.dss_root, args.threads)
+    ap = command_line(__doc__, model="t5-small", steps=5, warmup_steps=2, batch_size=16, n=2000)
+    ap.add_argument("--precision", default="float32", choices=["float32", "bf16"])
+    args = ap.parse_args()
+    model, tok, cfg, opt, batches = setup(args.model, args.batch_size, args.n, args.dss_root, args.threads, args.precision)
 
     encode = T._encode
 
@@ -160,13 +163,13 @@ def main() -> None:
           f"(the rest is Python between them)")
     for name, s in table:
         print(f"  {name:<50} {s:7.2f} s  {s / wall:6.1%}")
-    ceiling = sgemm_rate()
-    print(f"  products: {flops / 1e9:.0f} GFLOP at {flops / product_s / 1e9:.1f} GFLOP/s; one 2048^3 float32 product "
+    ceiling = sgemm_rate(dtype=torch.bfloat16 if args.precision == "bf16" else torch.float32)
+    print(f"  products: {flops / 1e9:.0f} GFLOP at {flops / product_s / 1e9:.1f} GFLOP/s; one 2048^3 {args.precision} product "
           f"on {args.threads} threads: {ceiling:.1f} GFLOP/s; the whole step: {flops / wall / 1e9:.1f} GFLOP/s")
     top_rest = sorted(rest_ops.items(), key=lambda kv: -kv[1])[:12]
     print("  the rest's largest operators: " + ", ".join(f"{k} {v:.2f} s" for k, v in top_rest))
     figures = {"model": args.model, "steps": len(timed), "batch_size": args.batch_size, "threads": args.threads,
-               "wall_s": wall, "operators_s": profiled, "buckets_s": dict(table), "rest_operators_s": dict(top_rest),
+               "precision": args.precision, "wall_s": wall, "operators_s": profiled, "buckets_s": dict(table), "rest_operators_s": dict(top_rest),
                "product_gflop": flops / 1e9, "product_gflop_per_s": flops / product_s / 1e9,
                "step_gflop_per_s": flops / wall / 1e9, "sgemm_2048_gflop_per_s": ceiling}
     report(figures, args.json, echo=False)

@@ -10,7 +10,7 @@ Throughput is non-padding tokens (inputs + targets of both tasks) per second of 
 evaluation runs inside the timed steps.  Data: a train split with PaLM rationales from the DSS
 release (``--dataset``: cqa, anli1 or svamp; e-SNLI's release has no train split here).
 
-    python benchmarks/training.py --model t5-small --steps 30 --batch-size 16 --dataset cqa
+    python benchmarks/training.py --model t5-small --steps 30 --batch-size 16 --dataset cqa [--precision bf16]
 
 Each side runs --warmup-steps untimed steps first and the timed steps after them in the same run;
 the sides alternate (--repeats runs each, DSS first then ours first) and the best run of each is
@@ -49,7 +49,8 @@ def make_model(name: str, tok):
     return T5ForConditionalGeneration(cfg)
 
 
-def dss_trainer_run(model, tok, rows: list[Example], steps: int, batch_size: int, lr: float, w: float) -> list[dict]:
+def dss_trainer_run(model, tok, rows: list[Example], steps: int, batch_size: int, lr: float, w: float,
+                    precision: str = "float32") -> list[dict]:
     """DSS's training; one row per optimiser step: the clock at its end, its non-padding tokens and
     its computed positions (inputs + targets of both passes)."""
     from datasets import Dataset
@@ -92,18 +93,20 @@ def dss_trainer_run(model, tok, rows: list[Example], steps: int, batch_size: int
     args = Seq2SeqTrainingArguments(output_dir="/tmp/akd-bench-trainer", max_steps=steps, per_device_train_batch_size=batch_size,
                                     learning_rate=lr, logging_steps=10_000, save_strategy="no", report_to=[],
                                     remove_unused_columns=False, seed=0, disable_tqdm=True, dataloader_num_workers=0,
-                                    lr_scheduler_type="linear", warmup_steps=0, max_grad_norm=1.0, use_cpu=True)
+                                    lr_scheduler_type="linear", warmup_steps=0, max_grad_norm=1.0, use_cpu=True,
+                                    bf16=precision == "bf16")  # DSS's --bf16: autocast
     trainer = TaskPrefixTrainer(model=model, args=args, train_dataset=ds, data_collator=collate, callbacks=[Clock()])
     trainer.train()
     return per_step
 
 
-def ours_run(model, tok, rows: list[Example], task: str, steps: int, batch_size: int, lr: float) -> list[dict]:
+def ours_run(model, tok, rows: list[Example], task: str, steps: int, batch_size: int, lr: float,
+             precision: str = "float32") -> list[dict]:
     """``akd.training.train``; the same rows per step as :func:`dss_trainer_run`."""
     import akd.training as T
 
     cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, eval_every=10**9, max_input_tokens=1024,
-                      max_target_tokens=256)
+                      max_target_tokens=256, precision=precision)
     padded, encode = [], T._encode
 
     def counting(*a, **kw):  # the positions (real + padding) our loop computes on
@@ -136,6 +139,8 @@ def main() -> None:
                       repeats=(2, "runs of each side, alternating; the best is reported"), batch_size=16,
                       n=(2000, "training examples to draw batches from"))
     ap.add_argument("--dataset", default="cqa", choices=sorted(TASKS))
+    ap.add_argument("--precision", default="float32", choices=["float32", "bf16"],
+                    help="both sides: float32, or bf16 autocast (DSS's --bf16, our precision: bf16)")
     args = arguments(ap)
     from akd.models import train_tokenizer
 
@@ -147,10 +152,11 @@ def main() -> None:
     figures = {"dataset": args.dataset, "examples": len(rows), "input_tokens_mean": float(np.mean(lengths)),
                "input_tokens_p95": float(np.percentile(lengths, 95)), "input_tokens_max": int(max(lengths)),
                "model": args.model, "steps": args.steps, "warmup_steps": args.warmup_steps, "batch_size": args.batch_size,
-               "threads": args.threads, "runs": {"dss": [], "ours": []}}
+               "threads": args.threads, "precision": args.precision, "runs": {"dss": [], "ours": []}}
     total = args.warmup_steps + args.steps
-    sides = {"dss": lambda: dss_trainer_run(make_model(args.model, tok), tok, rows, total, args.batch_size, 5e-4, 0.5),
-             "ours": lambda: ours_run(make_model(args.model, tok), tok, rows, task, total, args.batch_size, 5e-4)}
+    model, p = lambda: make_model(args.model, tok), args.precision
+    sides = {"dss": lambda: dss_trainer_run(model(), tok, rows, total, args.batch_size, 5e-4, 0.5, p),
+             "ours": lambda: ours_run(model(), tok, rows, task, total, args.batch_size, 5e-4, p)}
     for r in range(args.repeats):  # DSS first, then ours first, ...
         for side in (("dss", "ours") if r % 2 == 0 else ("ours", "dss")):
             run = timed(sides[side](), args.warmup_steps)
