@@ -113,3 +113,27 @@ def test_a_letter_that_names_another_choice_than_the_stated_text_gives_the_text(
     # text that is no choice leaves the letter in charge
     assert parse_cot("mc", "Fruit falls. So the answer is (e) falling fruit.", CHOICES)[1] == "gravity"
     assert parse_cot("mc", "So the answer is (e) park.", CHOICES[:3])[1] == "park"  # (e) of three choices
+
+
+def test_a_file_dataset_s_own_rationales_demonstrate_without_config_demos(tmp_path):
+    import json
+
+    import yaml
+
+    from akd.config import check
+    from akd.cot import usable_rows
+    from akd.sources.tabular import load_file
+    from workflow_helpers import TINY
+
+    path = tmp_path / "rows.jsonl"
+    rows = [{"question": f"Where is thing {i}?", "choices": ["box", "shelf"], "label": "box",
+             **({"rationale": "Things go in boxes."} if i % 2 else {})} for i in range(6)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    loaded = load_file(str(path), "mc", None)
+    assert [r["id"] for r in usable_rows(loaded)] == ["rows-1", "rows-3", "rows-5"]  # the rows with a rationale
+    assert all(r["llm_label"] is None for r in loaded[::2])
+    cfg = yaml.safe_load(TINY.read_text())
+    cfg["datasets"] = {"mine": {"source": "file", "task": "mc", "files": {"train": str(path), "valid": None,
+                                                                          "test": str(path)}, "valid_size": 1}}
+    cfg["student"]["variants"] = ["cot"]
+    check(cfg)  # no teacher.cot.demos needed

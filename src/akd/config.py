@@ -401,7 +401,7 @@ def has_llm_rationales(ds: dict) -> bool:
         return True
     if ds["source"] == "hub":
         return "rationale" in columns
-    return columns.get("rationale", "rationale") in tabular.file_columns(ds["files"]["train"])
+    return tabular.file_has_column(ds["files"]["train"], columns.get("rationale", "rationale"))
 
 
 def notices(config: dict) -> list[str]:

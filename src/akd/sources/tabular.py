@@ -38,26 +38,29 @@ def read_table_file(path: str | Path) -> list[dict]:
     return rows
 
 
-def file_columns(path: str | Path) -> set[str]:
-    """A table file's column names, read from its head alone (a JSONL file: its first row's keys), for
-    planning; an empty set where the file is missing or unreadable (loading it names the problem)."""
+def file_has_column(path: str | Path, column: str) -> bool:
+    """Whether a table file has ``column``, for planning: a CSV or Parquet file's header, or any row of
+    a JSON Lines file (rows may leave it out); False where the file is missing or unreadable (loading
+    it names the problem)."""
     path = Path(path)
     try:
         suffix = path.suffix.lower()
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            return set(pq.read_schema(path).names)
+            return column in pq.read_schema(path).names
         with open(path, encoding="utf-8") as f:
             if suffix == ".csv":
-                return set(pd.read_csv(f, nrows=0).columns)
+                return column in pd.read_csv(f, nrows=0).columns
+            keys = {json.dumps(column), json.dumps(column, ensure_ascii=False)}  # how a row spells the key
             for line in f:
-                if line.strip():
+                if any(k in line for k in keys):  # only such lines are parsed
                     row = json.loads(line)
-                    return set(row) if isinstance(row, dict) else set()
+                    if isinstance(row, dict) and column in row:
+                        return True
     except (OSError, ValueError):  # missing, not UTF-8, not JSON or CSV
         pass
-    return set()
+    return False
 
 
 def rows_to_examples(rows: list[dict], task: str, columns: dict[str, str] | None, prefix: str) -> list[dict]:
@@ -96,10 +99,10 @@ def rows_to_examples(rows: list[dict], task: str, columns: dict[str, str] | None
             raise DataError(f"unknown task {task!r}")
         ex_id = get("id", optional=True)
         rationale = get("rationale", optional=True)
-        out.append(
-            make_example(ex_id if ex_id is not None else f"{prefix}-{i}", task, fields, label, choices,
-                         rationale if isinstance(rationale, str) else None, None, where)
-        )
+        rationale = rationale if isinstance(rationale, str) else None
+        # the data's own rationale explains its gold label: no LLM answer to check it against
+        out.append(make_example(ex_id if ex_id is not None else f"{prefix}-{i}", task, fields, label, choices,
+                                rationale, label if rationale else None, where))
     return out
 
 
