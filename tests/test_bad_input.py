@@ -613,7 +613,31 @@ def test_a_file_s_own_rationale_column_counts_as_llm_rationales(tmp_path, suffix
     assert not has_llm_rationales(dict(dataset([dict(r, rationale="Boxes.") for r in MC]), columns={"rationale": "why"}))
     assert has_llm_rationales({"source": "hub", "task": "mc", "name": "x/y", "columns": {"rationale": "why"}})
     assert not has_llm_rationales({"source": "hub", "task": "mc", "name": "x/y"})
+    assert not has_llm_rationales(dataset([dict(r, rationale=" ") for r in MC]))  # blank: none
+    assert has_llm_rationales(dataset([dict(r, rationale=None if i else "Boxes.") for i, r in enumerate(MC)]))
+    # `splits` overrides `files` when the data is loaded, so it does here too
+    other = tmp_path / "other.jsonl"
+    _jsonl(other, [dict(r, rationale="Boxes.") for r in MC])
+    assert has_llm_rationales(dict(dataset(MC), splits={"train": str(other)}))
     assert not has_llm_rationales({"source": "file", "task": "mc", "files": {"train": str(tmp_path / "none.jsonl")}})
+
+
+def test_a_jsonl_file_s_rationale_is_found_in_any_row_and_after_a_byte_order_mark(tmp_path):
+    from akd.config import has_llm_rationales
+
+    rows = [dict(r, rationale="Things go in boxes.") if i == 3 else dict(r) for i, r in enumerate(MC)]
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(r) + "\n" for r in rows).encode())
+    assert [e["llm_rationale"] for e in load_file(str(path), "mc", None)] == [None] * 3 + ["Things go in boxes."]
+    assert has_llm_rationales({"source": "file", "task": "mc", "files": {"train": str(path), "test": str(path)}})
+
+
+def test_a_file_dataset_without_files_is_named_before_its_rationales_are_looked_for():
+    cfg = tiny()
+    cfg["datasets"] = {"mine": {"source": "file", "task": "mc"}}
+    cfg["student"]["variants"] = ["cot"]
+    with pytest.raises(ConfigError, match=r"datasets\.mine: source file needs `files"):
+        check(cfg)
 
 
 def test_llm_on_a_dataset_without_rationales_is_noted_at_planning_and_not_planned(tmp_path):
@@ -631,3 +655,15 @@ def test_llm_on_a_dataset_without_rationales_is_noted_at_planning_and_not_planne
             in run.stderr)
     trained = {(j["wildcards"]["dataset"], j["wildcards"]["variant"]) for j in planned_jobs(run.stdout) if j["rule"] == "train_student"}
     assert trained == {("bare", "standard"), ("own", "standard"), ("own", "llm")}
+
+
+def test_zero_shot_cot_needs_no_rationales(tmp_path):
+    cfg = tiny()
+    path = _jsonl(tmp_path / "bare.jsonl", MC)
+    cfg["datasets"] = {"mine": {"source": "file", "task": "mc", "files": {"train": path, "valid": None, "test": path},
+                                "valid_size": 1}}
+    cfg["student"]["variants"] = ["cot"]
+    with pytest.raises(ConfigError, match="have none; write demonstrations in teacher.cot.demos"):
+        check(cfg)
+    cfg["teacher"]["cot"] = {"shots": 0}
+    check(cfg)  # no demonstrations to draw

@@ -88,7 +88,7 @@ def test_the_workflow_trains_a_student_on_the_teachers_chains_of_thought(tmp_pat
 def test_cot_without_demonstrations_or_llm_rationales_is_a_config_error(tmp_path):
     import yaml
 
-    from workflow_helpers import TINY, snakemake
+    from workflow_helpers import TINY, documented, snakemake
 
     cfg = yaml.safe_load(TINY.read_text())
     data = str(tmp_path / "t.jsonl")
@@ -99,6 +99,7 @@ def test_cot_without_demonstrations_or_llm_rationales_is_a_config_error(tmp_path
     path.write_text(yaml.safe_dump(cfg))
     run = snakemake("-n", "--configfile", str(path), cwd=tmp_path)
     assert run.returncode != 0 and "teacher.cot.demos" in run.stdout + run.stderr
+    documented("`cot` on data without rationales", run.stdout + run.stderr)
 
 
 def test_a_letter_that_names_another_choice_than_the_stated_text_gives_the_text():

@@ -255,6 +255,19 @@ def test_seqkd_students_learn_the_teachers_parsed_answers():
         student_examples(examples, "seqkd")
 
 
+def test_llm_rows_without_a_rationale_train_the_label_task_alone():
+    import pandas as pd
+
+    from akd.training import student_examples
+
+    examples = pd.DataFrame({"id": ["a", "b", "c"], "input": ["x1", "x2", "x3"], "label": ["g1", "g2", "g3"],
+                             "llm_rationale": ["r1", None, "  "]})
+    rows, multitask = student_examples(examples, "llm")
+    assert [r.rationale for r in rows] == ["r1", None, None] and multitask  # never an empty target
+    with pytest.raises(ValueError, match="needs LLM rationales, and this dataset has none"):
+        student_examples(examples.assign(llm_rationale=["", None, " "]), "llm")
+
+
 def test_shares_of_the_training_data_are_nested_and_the_same_for_every_run():
     import pandas as pd
 

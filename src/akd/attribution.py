@@ -18,8 +18,6 @@ scores by default).
 
 from __future__ import annotations
 
-import re
-import time
 from dataclasses import dataclass
 from dataclasses import field as _field
 from typing import Callable, Sequence

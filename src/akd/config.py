@@ -291,12 +291,6 @@ def check(config: dict) -> None:
         if maths:
             raise ConfigError(f"student.answer: rank needs a label space, and {maths} are math (answers are "
                               "equations, generated); use generate, or run the math datasets in another config")
-    student = config.get("student") or {}
-    if "cot" in student.get("variants", []) and not (config["teacher"].get("cot") or {}).get("demos"):
-        bare = sorted(n for n, ds in config["datasets"].items() if not has_llm_rationales(ds))
-        if bare:
-            raise ConfigError(f"student.variants: cot draws the teacher's demonstrations from LLM rationales, and "
-                              f"{bare} have none; write demonstrations in teacher.cot.demos (input, rationale, answer)")
     _check_demos((config["teacher"].get("cot") or {}).get("demos") or [])
     analyses = config.get("analyses") or {}
     compare = list(analyses.get("compare_methods") or [])
@@ -334,6 +328,13 @@ def check(config: dict) -> None:
     dss_names = sorted(n for n, ds in config["datasets"].items() if ds["source"] == "dss")
     if dss_names:
         _check_dss(config, dss_names)
+    student = config.get("student") or {}
+    cot = config["teacher"].get("cot") or {}
+    if "cot" in student.get("variants", []) and not cot.get("demos") and int(cot.get("shots", 3)):
+        bare = sorted(n for n, ds in config["datasets"].items() if not has_llm_rationales(ds))
+        if bare:
+            raise ConfigError(f"student.variants: cot draws the teacher's demonstrations from LLM rationales, and "
+                              f"{bare} have none; write demonstrations in teacher.cot.demos (input, rationale, answer)")
 
 
 #: Model jobs' resources when the config does not say (a ~3B teacher, a t5-base student, one GPU).
@@ -394,14 +395,16 @@ def has_human_rationales(config: dict, name: str) -> bool:
 
 def has_llm_rationales(ds: dict) -> bool:
     """Whether a dataset carries LLM rationales (so the ``llm`` variant runs on it): DSS and synthetic
-    data do; a file dataset does when its training file has the ``rationale`` column (or the column
-    ``columns`` maps it to); a hub dataset, whose columns planning cannot see, when ``columns`` maps it."""
+    data do; a file dataset does when its training file has a rationale (text in its ``rationale``
+    column, or the column ``columns`` maps it to); a hub dataset, whose columns planning cannot see,
+    when ``columns`` maps it."""
     columns = ds.get("columns") or {}
     if ds["source"] in ("dss", "synthetic"):
         return True
     if ds["source"] == "hub":
         return "rationale" in columns
-    return tabular.file_has_column(ds["files"]["train"], columns.get("rationale", "rationale"))
+    train = {**(ds.get("files") or {}), **(ds.get("splits") or {})}.get("train")  # as akd.prepare reads it
+    return bool(train) and tabular.file_has_text(train, columns.get("rationale", "rationale"))
 
 
 def notices(config: dict) -> list[str]:

@@ -543,10 +543,11 @@ def student_examples(examples, variant: str, rationales=None, log=print, teacher
     if kind.rationale is None:
         return [Example(i, y, id=e) for (i, y), e in zip(pairs, ids)], False
     if kind.rationale == "llm":
-        if examples["llm_rationale"].isna().all():
+        texts = [r if isinstance(r, str) and r.strip() else None for r in examples["llm_rationale"]]
+        if not any(texts):
             raise ValueError(f"variant {variant!r} needs LLM rationales, and this dataset has none")
-        return [Example(i, y, r if isinstance(r, str) else "", id=e)
-                for (i, y), r, e in zip(pairs, examples["llm_rationale"], ids)], True
+        # a row without a rationale trains the label task alone, as in the other kinds
+        return [Example(i, y, r, id=e) for (i, y), r, e in zip(pairs, texts, ids)], True
     if rationales is None:
         raise ValueError(f"variant {variant!r} needs a rationale file")
     by_id = rationales.set_index("id")["rationale"].to_dict()

@@ -38,25 +38,35 @@ def read_table_file(path: str | Path) -> list[dict]:
     return rows
 
 
-def file_has_column(path: str | Path, column: str) -> bool:
-    """Whether a table file has ``column``, for planning: a CSV or Parquet file's header, or any row of
-    a JSON Lines file (rows may leave it out); False where the file is missing or unreadable (loading
-    it names the problem)."""
+def _text(value) -> str | None:
+    """A cell as text: a non-blank string, else None (NaN, null, a number, an empty string)."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def file_has_text(path: str | Path, column: str) -> bool:
+    """Whether some row of a table file has text in ``column``, for planning (JSONL: only the lines
+    that spell the key are parsed); False where the file is missing or unreadable (loading it names
+    the problem)."""
     path = Path(path)
     try:
         suffix = path.suffix.lower()
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            return column in pq.read_schema(path).names
-        with open(path, encoding="utf-8") as f:
+            if column not in pq.read_schema(path).names:
+                return False
+            return any(_text(v) for v in pq.read_table(path, columns=[column]).column(0).to_pylist())
+        with open(path, encoding="utf-8-sig") as f:  # a byte-order mark, as the loader allows
             if suffix == ".csv":
-                return column in pd.read_csv(f, nrows=0).columns
+                if column not in pd.read_csv(f, nrows=0).columns:
+                    return False
+                f.seek(0)
+                return any(_text(v) for v in pd.read_csv(f, usecols=[column], dtype=str)[column])
             keys = {json.dumps(column), json.dumps(column, ensure_ascii=False)}  # how a row spells the key
             for line in f:
-                if any(k in line for k in keys):  # only such lines are parsed
+                if any(k in line for k in keys):
                     row = json.loads(line)
-                    if isinstance(row, dict) and column in row:
+                    if isinstance(row, dict) and _text(row.get(column)):
                         return True
     except (OSError, ValueError):  # missing, not UTF-8, not JSON or CSV
         pass
@@ -98,8 +108,7 @@ def rows_to_examples(rows: list[dict], task: str, columns: dict[str, str] | None
         else:
             raise DataError(f"unknown task {task!r}")
         ex_id = get("id", optional=True)
-        rationale = get("rationale", optional=True)
-        rationale = rationale if isinstance(rationale, str) else None
+        rationale = _text(get("rationale", optional=True))  # a blank one is none
         # the data's own rationale explains its gold label: no LLM answer to check it against
         out.append(make_example(ex_id if ex_id is not None else f"{prefix}-{i}", task, fields, label, choices,
                                 rationale, label if rationale else None, where))
