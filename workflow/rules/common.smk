@@ -255,9 +255,10 @@ def attribution_shards(pattern, wildcards):
     return shard_files(pattern, wildcards)
 
 
-@functools.cache  # a file dataset's answer reads its training file's head
+@functools.cache  # a file dataset's answer may read its whole training file
 def has_llm(dataset):
-    return akd.config.has_llm_rationales(config["datasets"][dataset])
+    """Whether the dataset trains `llm` (asked only when it is a variant)."""
+    return "llm" in config["student"]["variants"] and akd.config.has_llm_rationales(config["datasets"][dataset])
 
 
 def variants(dataset):
