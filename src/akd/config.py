@@ -331,7 +331,7 @@ def check(config: dict) -> None:
     student = config.get("student") or {}
     cot = config["teacher"].get("cot") or {}
     if "cot" in student.get("variants", []) and not cot.get("demos") and int(cot.get("shots", 3)):
-        bare = sorted(n for n, ds in config["datasets"].items() if not has_llm_rationales(ds))
+        bare = without_llm_rationales(config)
         if bare:
             raise ConfigError(f"student.variants: cot draws the teacher's demonstrations from LLM rationales, and "
                               f"{bare} have none; write demonstrations in teacher.cot.demos (input, rationale, answer)")
@@ -407,12 +407,17 @@ def has_llm_rationales(ds: dict) -> bool:
     return bool(train) and tabular.file_has_text(train, columns.get("rationale", "rationale"))
 
 
+def without_llm_rationales(config: dict) -> list[str]:
+    """The config's datasets that carry no LLM rationales (:func:`has_llm_rationales`), sorted."""
+    return sorted(n for n, ds in config["datasets"].items() if not has_llm_rationales(ds))
+
+
 def notices(config: dict) -> list[str]:
     """What the workflow will leave out of a valid config that its author may not expect: printed
     while Snakemake plans, without stopping it."""
     out = []
     if "llm" in (config.get("student") or {}).get("variants", []):
-        bare = sorted(n for n, ds in config["datasets"].items() if not has_llm_rationales(ds))
+        bare = without_llm_rationales(config)
         if bare:
             out.append(f"student.variants: llm trains on a dataset's LLM rationales, and {bare} have none (no `rationale` "
                        "column in a file's training split; a hub dataset needs it mapped in `columns`): llm is not trained on them")

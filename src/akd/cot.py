@@ -7,8 +7,8 @@ for math); the example's input follows, after ``Q:``, and ``A:`` starts the teac
 
 Demonstrations come from the config (``input``, ``rationale``, ``answer`` each) or, for the DSS
 datasets, from training rows with a PaLM rationale whose PaLM answer is the gold label (file and hub
-data: rows with a rationale of their own), seeded, never the example itself.  An output is read as the DSS source reads PaLM's
-(:func:`akd.sources.dss.parse_llm_output`: cut before an invented next question, rationale before
+data: rows with a rationale of their own), seeded, never the example itself.  An output is read as
+the DSS source reads PaLM's (:func:`akd.sources.dss.parse_llm_output`: cut before an invented next question, rationale before
 the answer sentence; when the sentence's letter names one choice and its text exactly another,
 the text); when that finds no answer, as the teacher's generated answers are read
 (:func:`akd.answers.parse_answer` on the text after its last "answer is"); an output with no answer

@@ -14,7 +14,9 @@ EXAMPLES = pa.schema(
         ("label", pa.string()),  # gold label text
         ("choices", pa.list_(pa.string())),  # multiple choice only, else empty
         ("llm_rationale", pa.string()),  # PaLM (DSS) or other LLM rationale; null when absent
-        ("llm_label", pa.string()),  # the LLM's own answer (DSS: PaLM's; file and hub data: the gold label where a rationale is given); null when absent or unparseable
+        # the LLM's own answer (DSS: PaLM's; file and hub data: the gold label where a row gives a
+        # rationale); null when absent or unparseable
+        ("llm_label", pa.string()),
     ]
 )
 

@@ -30,6 +30,7 @@ import torch
 from .kd import float_logits as _float, shares_encoder, t5_encode_together, target_logits
 from .precision import autocast
 from .progress import progress
+from .sources.common import text_or_none
 from .evaluation import answers
 from .tasks import PREFIX_LABEL, PREFIX_RATIONALE, is_correct
 
@@ -382,7 +383,6 @@ def train(
     target into the exact text that follows a decoder-only model's prompt (default: a space, then
     the target; a teacher fine-tuned in its chat template says it bare)."""
     seed_everything(cfg.seed)
-    device = next(model.parameters()).device
     decoder_only = not model.config.is_encoder_decoder
     if decoder_only and tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -543,7 +543,7 @@ def student_examples(examples, variant: str, rationales=None, log=print, teacher
     if kind.rationale is None:
         return [Example(i, y, id=e) for (i, y), e in zip(pairs, ids)], False
     if kind.rationale == "llm":
-        texts = [r if isinstance(r, str) and r.strip() else None for r in examples["llm_rationale"]]
+        texts = [text_or_none(r) for r in examples["llm_rationale"]]
         if not any(texts):
             raise ValueError(f"variant {variant!r} needs LLM rationales, and this dataset has none")
         # a row without a rationale trains the label task alone, as in the other kinds

@@ -36,6 +36,11 @@ def read_text(path: str | Path) -> str:
     return "".join(line for _, line in read_lines(path))
 
 
+def text_or_none(value) -> str | None:
+    """A rationale cell as text: a non-blank string, else None (NaN, null, a number, an empty string)."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def read_jsonl(path: Path) -> list[dict]:
     """The rows of a JSON Lines file, each with ``_where`` (file:line); errors name the line."""
     rows = []

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .common import DataError, choice_index, make_example, mc_fields, nli_label, read_jsonl, read_text
+from .common import (DataError, choice_index, make_example, mc_fields, nli_label, read_jsonl, read_text,
+                     text_or_none)
 
 REQUIRED = {"nli": ("premise", "hypothesis", "label"), "mc": ("question", "choices", "label"), "math": ("question", "label")}
 
@@ -38,11 +39,6 @@ def read_table_file(path: str | Path) -> list[dict]:
     return rows
 
 
-def _text(value) -> str | None:
-    """A cell as text: a non-blank string, else None (NaN, null, a number, an empty string)."""
-    return value if isinstance(value, str) and value.strip() else None
-
-
 def file_has_text(path: str | Path, column: str) -> bool:
     """Whether some row of a table file has text in ``column``, for planning (JSONL: only the lines
     that spell the key are parsed); False where the file is missing or unreadable (loading it names
@@ -55,18 +51,18 @@ def file_has_text(path: str | Path, column: str) -> bool:
 
             if column not in pq.read_schema(path).names:
                 return False
-            return any(_text(v) for v in pq.read_table(path, columns=[column]).column(0).to_pylist())
+            return any(text_or_none(v) for v in pq.read_table(path, columns=[column]).column(0).to_pylist())
         with open(path, encoding="utf-8-sig") as f:  # a byte-order mark, as the loader allows
             if suffix == ".csv":
                 if column not in pd.read_csv(f, nrows=0).columns:
                     return False
                 f.seek(0)
-                return any(_text(v) for v in pd.read_csv(f, usecols=[column], dtype=str)[column])
+                return any(text_or_none(v) for v in pd.read_csv(f, usecols=[column], dtype=str)[column])
             keys = {json.dumps(column), json.dumps(column, ensure_ascii=False)}  # how a row spells the key
             for line in f:
                 if any(k in line for k in keys):
                     row = json.loads(line)
-                    if isinstance(row, dict) and _text(row.get(column)):
+                    if isinstance(row, dict) and text_or_none(row.get(column)):
                         return True
     except (OSError, ValueError):  # missing, not UTF-8, not JSON or CSV
         pass
@@ -108,7 +104,7 @@ def rows_to_examples(rows: list[dict], task: str, columns: dict[str, str] | None
         else:
             raise DataError(f"unknown task {task!r}")
         ex_id = get("id", optional=True)
-        rationale = _text(get("rationale", optional=True))  # a blank one is none
+        rationale = text_or_none(get("rationale", optional=True))  # a blank one is none
         # the data's own rationale explains its gold label: no LLM answer to check it against
         out.append(make_example(ex_id if ex_id is not None else f"{prefix}-{i}", task, fields, label, choices,
                                 rationale, label if rationale else None, where))
